@@ -1,1 +1,29 @@
-#![no_std]
+//! What the pyusage tracer writes, and how it is configured.
+//!
+//! This crate is shared by the preloaded library (`preload/`, built without
+//! `std`) and the on-demand tools (`tools/`). Keeping one copy of each format
+//! here means the tracer and the tools can never disagree about it:
+//!
+//! - [`raw`]: the crash-safe per-process record on tmpfs (a `MAP_SHARED` file that
+//!   is consistent at every instant, so a killed process still leaves it readable);
+//! - [`render`]: turning a raw record into the shipped JSON object, used both by a
+//!   process that ends normally and by `pyusage sweep` for one that vanished;
+//! - [`config`]: the system configuration file, parsed without allocation;
+//! - [`job`]: scheduler and MPI context taken from the environment;
+//! - [`shipped`] (with `std`): the shipped JSON record as typed data, for readers.
+//!
+//! Nothing in the `no_std` part allocates, panics on input, or blocks.
+#![cfg_attr(not(feature = "std"), no_std)]
+#![deny(missing_docs)]
+
+pub mod config;
+pub mod job;
+pub mod json;
+pub mod raw;
+pub mod render;
+#[cfg(feature = "std")]
+pub mod shipped;
+pub mod time;
+
+/// Version of the shipped JSON record (`schema` field).
+pub const SCHEMA_VERSION: u32 = 1;

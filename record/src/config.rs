@@ -1,0 +1,341 @@
+//! The system configuration file, read by the tracer and the tools alike.
+//!
+//! The tracer reads it in every Python process, so this parser allocates
+//! nothing and understands the subset of TOML the file needs: top-level
+//! `key = value` lines with basic or literal strings, booleans and numbers,
+//! comments, and tables (whose keys the tracer ignores; the tools read e.g. the
+//! `[map]` table with a full TOML parser). A line it cannot understand is
+//! skipped and counted in [`Config::errors`]; `pyusage config check` names it.
+//!
+//! ```toml
+//! enabled = true
+//! spool = "/var/spool/pyusage"
+//! runtime_dir = "/dev/shm/pyusage"
+//! map = "/var/lib/pyusage/map.bin"
+//! sample = 1.0
+//! ```
+
+/// Where the tracer looks for the configuration unless `PYUSAGE_CONFIG` says otherwise
+/// (and the system file allows that).
+pub const SYSTEM_CONFIG_PATH: &str = "/etc/pyusage/config.toml";
+
+/// Longest path accepted in the configuration.
+pub const PATH_MAX: usize = 512;
+
+/// A path held inline, NUL-terminated for system calls.
+#[derive(Clone, Copy)]
+pub struct InlinePath {
+    buf: [u8; PATH_MAX + 1],
+    len: usize,
+}
+
+impl InlinePath {
+    /// Builds a path from bytes; `None` if too long or containing NUL.
+    pub fn new(b: &[u8]) -> Option<InlinePath> {
+        if b.len() > PATH_MAX || b.contains(&0) {
+            return None;
+        }
+        let mut p = InlinePath { buf: [0; PATH_MAX + 1], len: b.len() };
+        p.buf[..b.len()].copy_from_slice(b);
+        Some(p)
+    }
+    /// The path without the NUL.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+    /// The path as a NUL-terminated C string.
+    pub fn as_cstr(&self) -> *const core::ffi::c_char {
+        self.buf.as_ptr() as *const core::ffi::c_char
+    }
+    /// True if empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl core::fmt::Debug for InlinePath {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{:?}", self.as_bytes().utf8_chunks().next().map(|c| c.valid()).unwrap_or(""))
+    }
+}
+
+/// Every key the tracer understands, with its default.
+#[derive(Clone, Copy, Debug)]
+pub struct Config {
+    /// Master switch for the whole system (`enabled`, default true).
+    pub enabled: bool,
+    /// Directory the shipped JSON records go to (`spool`).
+    pub spool: InlinePath,
+    /// Node-local tmpfs directory for raw records (`runtime_dir`).
+    pub runtime_dir: InlinePath,
+    /// Package map file (`map`); missing or corrupt means raw paths are kept.
+    pub map: InlinePath,
+    /// Probability that a process is traced, in parts per million (`sample`, 0.0..=1.0).
+    pub sample_ppm: u32,
+    /// Size of the raw record in bytes (`record_bytes`, default 65536).
+    pub record_bytes: u32,
+    /// Record every MPI rank, not only rank 0 (`all_ranks`, default false).
+    pub all_ranks: bool,
+    /// Honour `PYUSAGE_DISABLE=1` from users (`allow_opt_out`, default true).
+    pub allow_opt_out: bool,
+    /// Honour `PYUSAGE_CONFIG`, `PYUSAGE_SPOOL`, `PYUSAGE_RUNTIME_DIR`, `PYUSAGE_MAP`
+    /// from users (`allow_user_config`, default true; only the system file can set it).
+    pub allow_user_config: bool,
+    /// Lines that could not be understood.
+    pub errors: u32,
+    /// 1-based number of the first such line, 0 if none.
+    pub first_error_line: u32,
+}
+
+/// All keys, for validation in the tools.
+pub const KEYS: [&str; 9] = [
+    "enabled",
+    "spool",
+    "runtime_dir",
+    "map",
+    "sample",
+    "record_bytes",
+    "all_ranks",
+    "allow_opt_out",
+    "allow_user_config",
+];
+
+impl Default for Config {
+    fn default() -> Config {
+        let path = |s: &str| InlinePath::new(s.as_bytes()).unwrap_or(InlinePath { buf: [0; PATH_MAX + 1], len: 0 });
+        Config {
+            enabled: true,
+            spool: path("/var/spool/pyusage"),
+            runtime_dir: path("/dev/shm/pyusage"),
+            map: path("/var/lib/pyusage/map.bin"),
+            sample_ppm: 1_000_000,
+            record_bytes: 65536,
+            all_ranks: false,
+            allow_opt_out: true,
+            allow_user_config: true,
+            errors: 0,
+            first_error_line: 0,
+        }
+    }
+}
+
+/// A parsed right-hand side.
+enum Value<'a> {
+    Str(&'a [u8], bool),
+    Bool(bool),
+    Num(&'a [u8]),
+}
+
+fn trim(mut s: &[u8]) -> &[u8] {
+    while let [first, rest @ ..] = s {
+        if first.is_ascii_whitespace() {
+            s = rest;
+        } else {
+            break;
+        }
+    }
+    while let [rest @ .., last] = s {
+        if last.is_ascii_whitespace() {
+            s = rest;
+        } else {
+            break;
+        }
+    }
+    s
+}
+
+/// Splits off a trailing comment that is outside quotes.
+fn strip_comment(line: &[u8]) -> &[u8] {
+    let mut quote = 0u8;
+    let mut escaped = false;
+    for (i, &c) in line.iter().enumerate() {
+        if quote != 0 {
+            if escaped {
+                escaped = false;
+            } else if c == b'\\' && quote == b'"' {
+                escaped = true;
+            } else if c == quote {
+                quote = 0;
+            }
+        } else if c == b'"' || c == b'\'' {
+            quote = c;
+        } else if c == b'#' {
+            return &line[..i];
+        }
+    }
+    line
+}
+
+fn parse_value(v: &[u8]) -> Option<Value<'_>> {
+    match v {
+        [b'"', inner @ .., b'"'] => Some(Value::Str(inner, true)),
+        [b'\'', inner @ .., b'\''] if !inner.contains(&b'\'') => Some(Value::Str(inner, false)),
+        b"true" => Some(Value::Bool(true)),
+        b"false" => Some(Value::Bool(false)),
+        _ if !v.is_empty() && v.iter().all(|c| c.is_ascii_digit() || b"+-._eE".contains(c)) => Some(Value::Num(v)),
+        _ => None,
+    }
+}
+
+/// Unescapes a basic string into an [`InlinePath`] (only `\\` and `\"` are
+/// meaningful in paths; other escapes are refused).
+fn string_path(s: &[u8], basic: bool) -> Option<InlinePath> {
+    if !basic {
+        return InlinePath::new(s);
+    }
+    let mut buf = [0u8; PATH_MAX];
+    let mut len = 0;
+    let mut it = s.iter();
+    while let Some(&c) = it.next() {
+        let c = match c {
+            b'\\' => match it.next() {
+                Some(&e @ (b'\\' | b'"')) => e,
+                _ => return None,
+            },
+            b'"' => return None,
+            c => c,
+        };
+        *buf.get_mut(len)? = c;
+        len += 1;
+    }
+    InlinePath::new(&buf[..len])
+}
+
+/// Parses `0`, `1`, `0.25`, `1.0`, `1e-3`-free decimals into parts per million.
+fn fraction_ppm(v: &[u8]) -> Option<u32> {
+    let (int, frac) = match v.iter().position(|&c| c == b'.') {
+        Some(dot) => (&v[..dot], &v[dot + 1..]),
+        None => (v, &b""[..]),
+    };
+    if int.is_empty() || !int.iter().chain(frac).all(u8::is_ascii_digit) || int.len() > 6 {
+        return None;
+    }
+    let whole = crate::job::parse_u32(int)?;
+    let mut ppm = whole.checked_mul(1_000_000)?;
+    let mut scale = 100_000;
+    for &d in frac.iter().take(6) {
+        ppm += u32::from(d - b'0') * scale;
+        scale /= 10;
+    }
+    (ppm <= 1_000_000).then_some(ppm)
+}
+
+impl Config {
+    /// Applies the settings in `text` on top of `self`.
+    ///
+    /// `system` is true for the compiled-in system file: only it may set
+    /// `allow_user_config` and `allow_opt_out`.
+    pub fn apply(&mut self, text: &[u8], system: bool) {
+        let mut in_table = false;
+        for (n, raw_line) in text.split(|&c| c == b'\n').enumerate() {
+            let line = trim(strip_comment(raw_line));
+            if line.is_empty() {
+                continue;
+            }
+            if line.starts_with(b"[") {
+                in_table = true;
+                continue;
+            }
+            if in_table {
+                continue;
+            }
+            if !self.apply_line(line, system) {
+                self.errors += 1;
+                if self.first_error_line == 0 {
+                    self.first_error_line = n as u32 + 1;
+                }
+            }
+        }
+    }
+
+    fn apply_line(&mut self, line: &[u8], system: bool) -> bool {
+        let Some(eq) = line.iter().position(|&c| c == b'=') else { return false };
+        let key = trim(&line[..eq]);
+        let Some(value) = parse_value(trim(&line[eq + 1..])) else { return false };
+        match (key, value) {
+            (b"enabled", Value::Bool(b)) => self.enabled = b,
+            (b"all_ranks", Value::Bool(b)) => self.all_ranks = b,
+            (b"allow_opt_out", Value::Bool(b)) => {
+                if system {
+                    self.allow_opt_out = b
+                }
+            }
+            (b"allow_user_config", Value::Bool(b)) => {
+                if system {
+                    self.allow_user_config = b
+                }
+            }
+            (b"spool", Value::Str(s, basic)) => match string_path(s, basic) {
+                Some(p) => self.spool = p,
+                None => return false,
+            },
+            (b"runtime_dir", Value::Str(s, basic)) => match string_path(s, basic) {
+                Some(p) => self.runtime_dir = p,
+                None => return false,
+            },
+            (b"map", Value::Str(s, basic)) => match string_path(s, basic) {
+                Some(p) => self.map = p,
+                None => return false,
+            },
+            (b"sample", Value::Num(v)) => match fraction_ppm(v) {
+                Some(p) => self.sample_ppm = p,
+                None => return false,
+            },
+            (b"record_bytes", Value::Num(v)) => match crate::job::parse_u32(v) {
+                Some(b) if (crate::raw::MIN_CAPACITY..=crate::raw::MAX_CAPACITY).contains(&b) => {
+                    self.record_bytes = b & !7
+                }
+                _ => return false,
+            },
+            _ => return false,
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_every_key() {
+        let mut c = Config::default();
+        c.apply(
+            b"# site config\nenabled = false\nspool = \"/s/p\" # trailing\nruntime_dir = '/dev/shm/x'\n\
+              map = \"/m\\\"q\"\nsample = 0.25\nrecord_bytes = 131072\nall_ranks = true\n\
+              allow_opt_out = false\n[map]\nroots = [\"/opt\"]\n",
+            true,
+        );
+        assert!(!c.enabled && c.all_ranks && !c.allow_opt_out);
+        assert_eq!(c.spool.as_bytes(), b"/s/p");
+        assert_eq!(c.runtime_dir.as_bytes(), b"/dev/shm/x");
+        assert_eq!(c.map.as_bytes(), b"/m\"q");
+        assert_eq!((c.sample_ppm, c.record_bytes, c.errors), (250_000, 131072, 0));
+    }
+
+    #[test]
+    fn bad_lines_are_counted_and_keep_defaults() {
+        let mut c = Config::default();
+        c.apply(b"enabled = maybe\nsample = 2\nrecord_bytes = 12\nspool = \"unterminated\nnonsense\n", false);
+        assert!(c.enabled);
+        assert_eq!(c.sample_ppm, 1_000_000);
+        assert_eq!((c.errors, c.first_error_line), (5, 1));
+    }
+
+    #[test]
+    fn users_cannot_lift_admin_restrictions() {
+        let mut c = Config::default();
+        c.apply(b"allow_user_config = false\n", true);
+        c.apply(b"allow_user_config = true\nallow_opt_out = false\n", false);
+        assert!(!c.allow_user_config);
+        assert!(c.allow_opt_out);
+    }
+
+    #[test]
+    fn fractions() {
+        assert_eq!(fraction_ppm(b"1"), Some(1_000_000));
+        assert_eq!(fraction_ppm(b"0.000001"), Some(1));
+        assert_eq!(fraction_ppm(b"1.5"), None);
+        assert_eq!(fraction_ppm(b"-0.5"), None);
+    }
+}
