@@ -54,11 +54,9 @@
 //! directory), and exact file keys for files in shared directories
 //! (`site-packages/six.py`, `bin/`). It stores every key under each alias of
 //! its root (the path as given, its canonical form, a venv's `lib64`).
-#![no_std]
+// The reader uses `core` only; without the `std` feature the crate is `no_std`.
+#![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
-
-#[cfg(feature = "std")]
-extern crate std;
 
 pub mod format;
 mod reader;
