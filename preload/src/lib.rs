@@ -1,8 +1,61 @@
-#![no_std]
-#[panic_handler]
-fn panic(_: &core::panic::PanicInfo) -> ! { unsafe { libc::abort() } }
+//! `libpyusage.so`: the tracer that the module system preloads into every process.
+//!
+//! The library has one job in a non-Python process: notice, in a few
+//! microseconds, that it is not CPython, and do nothing else. In a CPython
+//! process it records which distributions the program used and ships that
+//! record however the process ends. It is written without `std`: a `std`
+//! cdylib costs every process on the machine far more at load time (see
+//! `DESIGN.md`), and the library must never allocate, lock, panic or print
+//! where its host would notice.
+//!
+//! The parts, in the order a process meets them:
+//!
+//! - [`start`]: the ELF constructor. Finds CPython's entry points with
+//!   `dlsym` on the global scope; if there are none, returns at once.
+//!   Otherwise it reads the configuration ([`settings`]), decides whether this
+//!   process is traced (opt-out, sampling, MPI rank), maps the package map,
+//!   and registers the audit hook and exit handlers.
+//! - [`hook`]: the PEP 578 audit hook. It sees every module file the import
+//!   system opens and every extension module imported, resolves each path
+//!   through the package map, and appends what is new to the record.
+//! - [`tracker`]: owns the crash-safe raw record on tmpfs: creates it lazily on
+//!   the first import, appends entries, and finishes and ships it.
+//! - [`exits`]: `on_exit`, the `_exit` interposer and the `fork` handlers, so a
+//!   record is finished on `exit`, `os._exit`, `exec`, and inherited correctly
+//!   by fork children. Whatever is left behind by a killed process is shipped
+//!   later by `pyusage sweep`.
+//!
+//! The library does not interpose `dlopen`: glibc takes the caller's RUNPATH
+//! from the return address, so any interposer breaks `$ORIGIN` lookups of
+//! libraries that load siblings by soname (CUDA, cuDNN, torch). Native
+//! libraries are found with `dl_iterate_phdr` instead ([`native`]).
+#![cfg_attr(not(test), no_std)]
+#![deny(missing_docs)]
 
+mod argv;
+mod cpython;
+mod exits;
+mod globals;
+mod hook;
+mod native;
+mod seen;
+mod settings;
+mod start;
+mod sys;
+mod tracker;
+
+#[cfg(not(test))]
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    // Nothing in this crate panics on purpose; if a bug ever does, ending the
+    // process quietly is not an option we like, but unwinding into C is worse.
+    // SAFETY: abort is always safe to call.
+    unsafe { libc::abort() }
+}
+
+/// The ELF constructor. glibc passes `argc`, `argv` and `envp` to functions
+/// in `.init_array` of shared objects.
 #[used]
 #[link_section = ".init_array"]
-static INIT: extern "C" fn(i32, *const *const u8, *const *const u8) = init;
-extern "C" fn init(_argc: i32, _argv: *const *const u8, _envp: *const *const u8) {}
+static CONSTRUCTOR: extern "C" fn(libc::c_int, *const *const libc::c_char, *const *const libc::c_char) =
+    start::constructor;

@@ -303,6 +303,15 @@ impl Writer {
         Writer { base, capacity }
     }
 
+    /// Wraps a record that [`Writer::create`] initialised earlier (in this
+    /// process), without touching it.
+    ///
+    /// # Safety
+    /// As for [`Writer::create`], and the header must already be initialised.
+    pub unsafe fn attach(base: *mut u8, capacity: u32) -> Writer {
+        Writer { base, capacity }
+    }
+
     fn header(&self) -> &Header {
         // SAFETY: `create` established a valid, aligned header that stays mapped.
         unsafe { &*(self.base as *const Header) }
@@ -534,6 +543,11 @@ impl<'a> RawRecord<'a> {
     /// The first entry with `tag`, if any.
     pub fn first(&self, tag: u8) -> Option<&'a [u8]> {
         self.entries().find(|e| e.tag == tag).map(|e| e.payload)
+    }
+
+    /// The last entry with `tag`, if any (for values that may be updated).
+    pub fn last(&self, tag: u8) -> Option<&'a [u8]> {
+        self.entries().filter(|e| e.tag == tag).last().map(|e| e.payload)
     }
 
     /// The record id as 32 lowercase hex digits.

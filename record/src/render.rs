@@ -91,7 +91,7 @@ pub fn render(rec: &RawRecord<'_>, map: Option<&PackageMap<'_>>, ov: &Overrides<
     out.key(false, "implementation");
     out.string(text(tag::PY_IMPL).unwrap_or(b"cpython"));
     out.key(false, "prefix");
-    out.opt_string(text(tag::PY_PREFIX));
+    out.opt_string(rec.last(tag::PY_PREFIX));
     out.raw(b"}");
 
     let ending = match rec.ending {

@@ -1,0 +1,179 @@
+//! The few CPython entry points the tracer uses, found at run time.
+//!
+//! Nothing links against libpython: the library is loaded into every process,
+//! most of which have no Python at all. The symbols are looked up through the
+//! handle of the global scope (`dlopen(NULL)`), never `RTLD_DEFAULT` from the
+//! constructor: glibc 2.36 crashes when `dlsym(RTLD_DEFAULT)` is reached by a
+//! tail call from a constructor, because the caller it sees is ld.so itself.
+//! This finds both a shared `libpython3.X.so` and an executable that exports
+//! a static libpython's symbols (Debian's `/usr/bin/python3.11`, conda).
+
+use core::ffi::{c_char, c_int, c_void};
+
+/// An opaque `PyObject`.
+pub type PyObject = c_void;
+/// `Py_AuditHookFunction`.
+pub type AuditHook = unsafe extern "C" fn(*const c_char, *mut PyObject, *mut c_void) -> c_int;
+
+/// CPython's functions, resolved once in the constructor.
+#[derive(Clone, Copy)]
+pub struct Api {
+    pub add_audit_hook: Option<unsafe extern "C" fn(AuditHook, *mut c_void) -> c_int>,
+    pub get_version: Option<unsafe extern "C" fn() -> *const c_char>,
+    pub is_initialized: Option<unsafe extern "C" fn() -> c_int>,
+    pub tuple_size: Option<unsafe extern "C" fn(*mut PyObject) -> isize>,
+    pub tuple_get_item: Option<unsafe extern "C" fn(*mut PyObject, isize) -> *mut PyObject>,
+    pub object_type: Option<unsafe extern "C" fn(*mut PyObject) -> *mut PyObject>,
+    pub dec_ref: Option<unsafe extern "C" fn(*mut PyObject)>,
+    pub as_utf8: Option<unsafe extern "C" fn(*mut PyObject, *mut isize) -> *const c_char>,
+    pub err_clear: Option<unsafe extern "C" fn()>,
+    pub sys_get_object: Option<unsafe extern "C" fn(*const c_char) -> *mut PyObject>,
+    /// `&PyUnicode_Type`.
+    pub unicode_type: *mut PyObject,
+    /// A `--with-pydebug` build (its default allocator is the debug one).
+    pub debug_build: bool,
+    /// PyPy's C API emulation rather than CPython.
+    pub pypy: bool,
+}
+
+/// Looks `name` up in the global scope.
+fn symbol(handle: *mut c_void, name: &core::ffi::CStr) -> *mut c_void {
+    // SAFETY: handle came from dlopen(NULL); name is NUL-terminated.
+    let p = unsafe { libc::dlsym(handle, name.as_ptr()) };
+    if p.is_null() {
+        // A failed dlsym leaves a message for the program's next dlerror();
+        // take it (the second call frees it) so the host sees nothing.
+        // SAFETY: dlerror has no preconditions.
+        unsafe {
+            libc::dlerror();
+            libc::dlerror();
+        }
+    }
+    p
+}
+
+macro_rules! func {
+    ($handle:expr, $name:expr) => {{
+        let p = symbol($handle, $name);
+        // SAFETY: a non-null symbol of that name is CPython's function with the
+        // signature declared in `Api`, stable across 3.8 to 3.13.
+        (!p.is_null()).then(|| unsafe { core::mem::transmute::<*mut c_void, _>(p) })
+    }};
+}
+
+/// The global scope's handle, if this process has CPython in it.
+///
+/// This is the only work a non-Python process does: one `dlopen(NULL)` and one
+/// `dlsym`, each a hash lookup per loaded object.
+#[inline(never)]
+pub fn find_python() -> Option<*mut c_void> {
+    // SAFETY: dlopen(NULL, RTLD_NOLOAD) only returns the main program's handle.
+    let handle = unsafe { libc::dlopen(core::ptr::null(), libc::RTLD_NOW | libc::RTLD_NOLOAD) };
+    if handle.is_null() {
+        return None;
+    }
+    let found = !symbol(handle, c"Py_Initialize").is_null();
+    found.then_some(handle)
+}
+
+/// Resolves the API in a process known to have CPython.
+#[inline(never)]
+pub fn resolve(handle: *mut c_void) -> Api {
+    Api {
+        add_audit_hook: func!(handle, c"PySys_AddAuditHook"),
+        get_version: func!(handle, c"Py_GetVersion"),
+        is_initialized: func!(handle, c"Py_IsInitialized"),
+        tuple_size: func!(handle, c"PyTuple_Size"),
+        tuple_get_item: func!(handle, c"PyTuple_GetItem"),
+        object_type: func!(handle, c"PyObject_Type"),
+        dec_ref: func!(handle, c"Py_DecRef"),
+        as_utf8: func!(handle, c"PyUnicode_AsUTF8AndSize"),
+        err_clear: func!(handle, c"PyErr_Clear"),
+        sys_get_object: func!(handle, c"PySys_GetObject"),
+        unicode_type: symbol(handle, c"PyUnicode_Type"),
+        debug_build: !symbol(handle, c"_Py_NegativeRefcount").is_null(),
+        pypy: !symbol(handle, c"PyPy_Initialize").is_null() || !symbol(handle, c"pypy_setup_home").is_null(),
+    }
+}
+
+impl Api {
+    /// True if everything the audit hook needs is present.
+    pub fn hook_ready(&self) -> bool {
+        self.add_audit_hook.is_some()
+            && self.tuple_size.is_some()
+            && self.tuple_get_item.is_some()
+            && self.object_type.is_some()
+            && self.dec_ref.is_some()
+            && self.as_utf8.is_some()
+            && self.err_clear.is_some()
+            && !self.unicode_type.is_null()
+            && !self.pypy
+    }
+
+    /// Item `i` of `tuple` as UTF-8 bytes if it is exactly a `str`.
+    ///
+    /// # Safety
+    /// The caller holds the GIL (or is in an audit hook) and `tuple` is a tuple.
+    pub unsafe fn str_item<'a>(&self, tuple: *mut PyObject, i: isize) -> Option<&'a [u8]> {
+        let (size, get, ty, dec, utf8, clear) = (
+            self.tuple_size?,
+            self.tuple_get_item?,
+            self.object_type?,
+            self.dec_ref?,
+            self.as_utf8?,
+            self.err_clear?,
+        );
+        // SAFETY: the caller's contract; each call is CPython's own API used as documented.
+        unsafe {
+            if tuple.is_null() || size(tuple) <= i {
+                return None;
+            }
+            self.str_value(get(tuple, i), ty, dec, utf8, clear)
+        }
+    }
+
+    /// `sys.<name>` as UTF-8 bytes if it is a `str`.
+    ///
+    /// # Safety
+    /// As for [`Api::str_item`].
+    pub unsafe fn sys_str<'a>(&self, name: &core::ffi::CStr) -> Option<&'a [u8]> {
+        let get = self.sys_get_object?;
+        // SAFETY: the caller's contract; PySys_GetObject returns a borrowed reference.
+        unsafe { self.str_value(get(name.as_ptr()), self.object_type?, self.dec_ref?, self.as_utf8?, self.err_clear?) }
+    }
+
+    unsafe fn str_value<'a>(
+        &self,
+        obj: *mut PyObject,
+        ty: unsafe extern "C" fn(*mut PyObject) -> *mut PyObject,
+        dec: unsafe extern "C" fn(*mut PyObject),
+        utf8: unsafe extern "C" fn(*mut PyObject, *mut isize) -> *const c_char,
+        clear: unsafe extern "C" fn(),
+    ) -> Option<&'a [u8]> {
+        if obj.is_null() {
+            return None;
+        }
+        // SAFETY: obj is a live borrowed object; PyObject_Type returns a new
+        // reference that we drop at once (the type outlives the object).
+        let is_str = unsafe {
+            let t = ty(obj);
+            dec(t);
+            t == self.unicode_type
+        };
+        if !is_str {
+            return None;
+        }
+        let mut len: isize = 0;
+        // SAFETY: obj is a str; the UTF-8 buffer is cached in the object and
+        // lives as long as it does, which covers our use within the hook.
+        let p = unsafe { utf8(obj, &mut len) };
+        if p.is_null() {
+            // Lone surrogates (undecodable file names): not a path we can map.
+            // SAFETY: the error is the one this call just raised.
+            unsafe { clear() };
+            return None;
+        }
+        // SAFETY: CPython guarantees `len` bytes at `p`.
+        Some(unsafe { core::slice::from_raw_parts(p as *const u8, len as usize) })
+    }
+}

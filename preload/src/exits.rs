@@ -1,0 +1,108 @@
+//! Every way a process ends, and `fork`.
+//!
+//! - `exit()` (return from `main`, `sys.exit`, uncaught exceptions): an
+//!   `on_exit` handler, which glibc passes the exit status.
+//! - `_exit()` (`os._exit`, every forked multiprocessing worker): this library
+//!   exports `_exit`, finishes the record, then calls the next `_exit`.
+//! - `exec`: the audit hook's `os.exec` event ([`crate::hook`]).
+//! - signals, `SIGKILL`, the OOM killer: nothing runs; the raw record stays on
+//!   tmpfs and `pyusage sweep` ships it.
+//! - `fork`: `pthread_atfork` handlers count the child in the parent's record
+//!   and give the child a fresh state. `vfork` runs no handlers, and a vfork
+//!   child shares our memory: it is recognised by its pid and left alone.
+
+use crate::globals;
+use crate::tracker;
+use core::ffi::{c_int, c_void};
+use core::sync::atomic::{AtomicPtr, Ordering};
+use pyusage_record::raw::Ending;
+
+extern "C" {
+    fn on_exit(function: extern "C" fn(c_int, *mut c_void), arg: *mut c_void) -> c_int;
+}
+
+/// The `_exit` that our interposer forwards to.
+static NEXT_EXIT: AtomicPtr<c_void> = AtomicPtr::new(core::ptr::null_mut());
+
+/// True when running in the process the tracer state belongs to (not in a
+/// vfork child or a raw `clone`, which share or copy memory without running
+/// the fork handlers).
+fn own_process() -> bool {
+    crate::sys::getpid() == globals::get().pid
+}
+
+/// Whether a process without an audit hook gets a record at its end.
+fn record_at_end() -> bool {
+    let g = globals::get();
+    if g.hooked || g.forked_from != 0 {
+        return false;
+    }
+    // Embedding programs (gdb, vim) count only if they ever started Python.
+    // SAFETY: Py_IsInitialized may be called at any time.
+    g.looks_like_python || g.api.and_then(|a| a.is_initialized).is_some_and(|f| unsafe { f() } != 0)
+}
+
+extern "C" fn at_exit(status: c_int, _arg: *mut c_void) {
+    if globals::active() && own_process() {
+        tracker::finish(Ending::Exit, status, record_at_end());
+    }
+}
+
+/// Interposes `_exit` (exported under that name from the cdylib).
+#[no_mangle]
+pub extern "C" fn _exit(status: c_int) -> ! {
+    if globals::active() && own_process() {
+        tracker::finish(Ending::UnderscoreExit, status, record_at_end());
+    }
+    let mut next = NEXT_EXIT.load(Ordering::Relaxed);
+    if next.is_null() {
+        next = resolve_next_exit();
+    }
+    if !next.is_null() {
+        // SAFETY: `next` is the next object's `_exit`, which never returns.
+        let next: extern "C" fn(c_int) -> ! = unsafe { core::mem::transmute(next) };
+        next(status);
+    }
+    loop {
+        // SAFETY: exit_group ends the process; it does not return.
+        unsafe { libc::syscall(libc::SYS_exit_group, status) };
+    }
+}
+
+/// `dlsym(RTLD_NEXT, "_exit")`. Not inlined and its result is used, so it is
+/// never a tail call (see `DESIGN.md`: the caller dlsym sees must be us).
+#[inline(never)]
+fn resolve_next_exit() -> *mut c_void {
+    // SAFETY: RTLD_NEXT from code in this library; the name is NUL-terminated.
+    let p = unsafe { libc::dlsym(libc::RTLD_NEXT, c"_exit".as_ptr()) };
+    NEXT_EXIT.store(p, Ordering::Relaxed);
+    p
+}
+
+extern "C" fn after_fork_parent() {
+    if globals::active() {
+        tracker::count_fork();
+    }
+}
+
+extern "C" fn after_fork_child() {
+    if !globals::active() {
+        return;
+    }
+    // SAFETY: the fork child has exactly one thread, this one.
+    let g = unsafe { globals::get_mut() };
+    g.forked_from = g.pid;
+    g.pid = crate::sys::getpid();
+    tracker::forget_inherited();
+}
+
+/// Registers the exit and fork handlers (constructor only).
+pub fn install() {
+    resolve_next_exit();
+    // SAFETY: handlers are plain functions that live as long as the library,
+    // which is never unloaded (it is preloaded).
+    unsafe {
+        on_exit(at_exit, core::ptr::null_mut());
+        libc::pthread_atfork(None, Some(after_fork_parent), Some(after_fork_child));
+    }
+}

@@ -1,0 +1,124 @@
+//! Configuration and the package map, as the constructor loads them.
+
+use crate::sys::{self, CPath};
+use pyusage_record::config::{Config, InlinePath, SYSTEM_CONFIG_PATH};
+use pyusage_resolver::{PackageMap, MAX_MAP_BYTES};
+
+/// Reads the environment block the constructor was given.
+pub struct Env(pub *const *const libc::c_char);
+
+impl Env {
+    /// The value of `name`, if set.
+    pub fn get(&self, name: &[u8]) -> Option<&'static [u8]> {
+        if self.0.is_null() {
+            return None;
+        }
+        let mut p = self.0;
+        // SAFETY: envp is the NULL-terminated array the loader passed to the
+        // constructor; its strings live for the whole process.
+        unsafe {
+            while !(*p).is_null() {
+                let entry = sys::cstr(*p);
+                if entry.len() > name.len() && entry.starts_with(name) && entry[name.len()] == b'=' {
+                    return Some(&entry[name.len() + 1..]);
+                }
+                p = p.add(1);
+            }
+        }
+        None
+    }
+
+    /// True if `name` is set to something other than empty or `0`.
+    pub fn flag(&self, name: &[u8]) -> bool {
+        matches!(self.get(name), Some(v) if !v.is_empty() && v != b"0")
+    }
+}
+
+fn apply_file(config: &mut Config, path: *const libc::c_char, system: bool) -> bool {
+    let mut buf = [0u8; 16 * 1024];
+    match sys::read_file(path, &mut buf) {
+        Some(text) => {
+            config.apply(text, system);
+            true
+        }
+        None => false,
+    }
+}
+
+/// The configuration in force: the system file, then (if it allows) the
+/// user's `PYUSAGE_CONFIG` file instead, then `PYUSAGE_*` overrides.
+pub fn load(env: &Env) -> Config {
+    let mut config = Config::default();
+    let mut system = CPath::new();
+    if let Some(p) = system.push(SYSTEM_CONFIG_PATH.as_bytes()).as_ptr() {
+        apply_file(&mut config, p, true);
+    }
+    if !config.allow_user_config {
+        return config;
+    }
+    if let Some(file) = env.get(b"PYUSAGE_CONFIG").filter(|v| !v.is_empty()) {
+        let (opt_out, user_config) = (config.allow_opt_out, config.allow_user_config);
+        config = Config::default();
+        config.allow_opt_out = opt_out;
+        config.allow_user_config = user_config;
+        let mut path = CPath::new();
+        let read = path.push(file).as_ptr().is_some_and(|p| apply_file(&mut config, p, false));
+        if !read {
+            sys::debug(&[b"cannot read PYUSAGE_CONFIG file ", file]);
+        }
+    }
+    let overrides: [(&[u8], &mut InlinePath); 3] = [
+        (b"PYUSAGE_SPOOL", &mut config.spool),
+        (b"PYUSAGE_RUNTIME_DIR", &mut config.runtime_dir),
+        (b"PYUSAGE_MAP", &mut config.map),
+    ];
+    for (name, slot) in overrides {
+        if let Some(p) = env.get(name).and_then(InlinePath::new) {
+            *slot = p;
+        }
+    }
+    if config.errors > 0 {
+        let mut n = [0u8; 20];
+        sys::debug(&[b"ignored bad config line ", sys::decimal(u64::from(config.first_error_line), &mut n)]);
+    }
+    config
+}
+
+/// Maps the package map read-only. Any problem means no map: raw paths are recorded.
+pub fn map_package_map(path: &InlinePath) -> Option<PackageMap<'static>> {
+    if path.is_empty() {
+        return None;
+    }
+    // SAFETY: path is NUL-terminated.
+    let fd = unsafe { libc::open(path.as_cstr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return None;
+    }
+    // SAFETY: st is a valid out-pointer; fd is open.
+    let mut st: libc::stat = unsafe { core::mem::zeroed() };
+    let size = if unsafe { libc::fstat(fd, &mut st) } == 0 { st.st_size as u64 } else { 0 };
+    let base = if size > 0 && size <= MAX_MAP_BYTES {
+        // SAFETY: a private read-only mapping of a regular file we opened.
+        unsafe { libc::mmap(core::ptr::null_mut(), size as usize, libc::PROT_READ, libc::MAP_PRIVATE, fd, 0) }
+    } else {
+        libc::MAP_FAILED
+    };
+    // SAFETY: fd is ours; the mapping stays valid after close.
+    unsafe { libc::close(fd) };
+    if base == libc::MAP_FAILED {
+        return None;
+    }
+    // SAFETY: the mapping is `size` readable bytes and is never unmapped while
+    // the map is in use (only on parse failure, below). The builder replaces
+    // map files by rename, so the mapped inode never changes under us.
+    let bytes: &'static [u8] = unsafe { core::slice::from_raw_parts(base as *const u8, size as usize) };
+    match PackageMap::parse(bytes) {
+        Ok(map) => Some(map),
+        Err(_) => {
+            sys::debug(&[b"package map is not valid; recording raw paths: ", path.as_bytes()]);
+            // SAFETY: unmapping what we mapped above; nothing refers to it.
+            unsafe { libc::munmap(base, size as usize) };
+            None
+        }
+    }
+}

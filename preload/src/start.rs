@@ -1,0 +1,124 @@
+//! The constructor: decide in microseconds whether this is CPython; if it is,
+//! set up tracing.
+
+use crate::argv::{self, Script};
+use crate::cpython;
+use crate::globals::{self, Text};
+use crate::settings::{self, Env};
+use crate::sys::{self, ErrnoGuard};
+use core::ffi::{c_char, c_int};
+use core::sync::atomic::Ordering;
+use pyusage_record::job::Job;
+
+/// Runs before `main` in every process that preloads the library.
+pub extern "C" fn constructor(argc: c_int, argv: *const *const c_char, envp: *const *const c_char) {
+    let _errno = ErrnoGuard::new();
+    if let Some(handle) = cpython::find_python() {
+        start_python(handle, argc, argv, envp);
+    }
+}
+
+fn args(argc: c_int, argv: *const *const c_char) -> impl Iterator<Item = &'static [u8]> {
+    let n = if argv.is_null() { 0 } else { argc.max(0) as usize };
+    // SAFETY: argv holds argc valid C strings for the life of the process.
+    (0..n).map(move |i| sys::cstr(unsafe { *argv.add(i) }))
+}
+
+/// A process that reports debug allocators would free the hook entry we
+/// allocate before `Py_Initialize` with the wrong allocator and abort; such
+/// processes are traced without the audit hook.
+fn debug_allocator(api: &cpython::Api, env: &Env, ignore_env: bool, dev_mode: bool) -> bool {
+    if api.debug_build || dev_mode {
+        return true;
+    }
+    if ignore_env {
+        return false;
+    }
+    let known_safe = |v: &[u8]| matches!(v, b"" | b"malloc" | b"pymalloc" | b"default");
+    env.flag(b"PYTHONDEVMODE") || env.get(b"PYTHONMALLOC").is_some_and(|v| !known_safe(v))
+}
+
+#[inline(never)]
+fn start_python(handle: *mut libc::c_void, argc: c_int, argv: *const *const c_char, envp: *const *const c_char) {
+    let env = Env(envp);
+    globals::set_debug(env.flag(b"PYUSAGE_DEBUG"));
+    let api = cpython::resolve(handle);
+    let config = settings::load(&env);
+    if !config.enabled || (config.allow_opt_out && env.flag(b"PYUSAGE_DISABLE")) {
+        return;
+    }
+    let job = Job::from_env(|name| env.get(name));
+    if job.is_some_and(|j| j.is_secondary_rank()) && !config.all_ranks {
+        return;
+    }
+    if config.sample_ppm < 1_000_000 {
+        let mut r = [0u8; 4];
+        sys::random(&mut r);
+        if u32::from_ne_bytes(r) % 1_000_000 >= config.sample_ppm {
+            return;
+        }
+    }
+
+    let mut all = args(argc, argv);
+    let argv0 = all.next().unwrap_or(b"");
+    let base = argv0.rsplit(|&c| c == b'/').next().unwrap_or(argv0);
+    let looks_like_python = base.starts_with(b"python");
+    let parsed = if looks_like_python { argv::parse(all) } else { argv::PyArgs::default() };
+
+    // SAFETY: the constructor runs before main, before any thread of the
+    // program exists; ACTIVE is published only at the end.
+    let g = unsafe { globals::get_mut() };
+    g.api = Some(api);
+    g.map = settings::map_package_map(&config.map);
+    g.pid = sys::getpid();
+    g.start_ns = sys::now_ns();
+    g.looks_like_python = looks_like_python;
+    g.sample_ppm = config.sample_ppm;
+    g.script = parsed.script.map(|s| {
+        let mut t = Text::new();
+        match s {
+            Script::Command => t.set(b"-c"),
+            Script::Module(m) => {
+                t.set(b"-m ");
+                t.push(m);
+            }
+            Script::Path(p) => t.set(p),
+        }
+        t
+    });
+    if let Some(user) = env.get(b"USER").or_else(|| env.get(b"LOGNAME")) {
+        g.user.set(user);
+    }
+    if let Some(j) = job {
+        let mut put = |key: &[u8], value: &[u8]| {
+            g.job.push(key);
+            g.job.push(b"=");
+            g.job.push(value);
+            g.job.push(b"\0");
+        };
+        put(b"scheduler", j.scheduler.as_bytes());
+        for (key, value) in [(b"id" as &[u8], j.id), (b"step", j.step), (b"cluster", j.cluster)] {
+            if let Some(v) = value {
+                put(key, v);
+            }
+        }
+        for (key, value) in [(b"nodes" as &[u8], j.nodes), (b"tasks", j.tasks), (b"rank", j.rank)] {
+            if let Some(v) = value {
+                let mut digits = [0u8; 20];
+                put(key, sys::decimal(u64::from(v), &mut digits));
+            }
+        }
+    }
+    g.config = Some(config);
+
+    let debug_alloc = debug_allocator(&api, &env, parsed.ignore_env, parsed.dev_mode);
+    if api.hook_ready() && !debug_alloc {
+        if let Some(add) = api.add_audit_hook {
+            // SAFETY: PySys_AddAuditHook may be called before Py_Initialize;
+            // the hook is a plain function that lives as long as the process.
+            g.hooked = unsafe { add(crate::hook::audit_hook, core::ptr::null_mut()) } == 0;
+        }
+    }
+    crate::exits::install();
+    globals::ACTIVE.store(true, Ordering::Release);
+}

@@ -1,0 +1,176 @@
+//! Thin wrappers over the system calls the tracer needs. Every one is
+//! async-signal-safe; none allocates.
+
+use core::ffi::c_char;
+
+/// Saves `errno` and puts it back when dropped, so no entry point of the
+/// library changes what the host program sees.
+pub struct ErrnoGuard(libc::c_int);
+
+impl ErrnoGuard {
+    pub fn new() -> ErrnoGuard {
+        // SAFETY: __errno_location always returns this thread's errno slot.
+        ErrnoGuard(unsafe { *libc::__errno_location() })
+    }
+}
+
+impl Drop for ErrnoGuard {
+    fn drop(&mut self) {
+        // SAFETY: as above.
+        unsafe { *libc::__errno_location() = self.0 };
+    }
+}
+
+/// Wall-clock time in nanoseconds since the epoch.
+pub fn now_ns() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: ts is a valid out-pointer.
+    unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
+    (ts.tv_sec as u64).wrapping_mul(1_000_000_000).wrapping_add(ts.tv_nsec as u64)
+}
+
+pub fn getpid() -> u32 {
+    // SAFETY: no preconditions.
+    unsafe { libc::getpid() as u32 }
+}
+
+/// Fills `buf` with random bytes; falls back to time and addresses.
+pub fn random(buf: &mut [u8]) {
+    // SAFETY: buf is a valid writable slice.
+    let n = unsafe { libc::syscall(libc::SYS_getrandom, buf.as_mut_ptr(), buf.len(), libc::GRND_NONBLOCK) };
+    if n == buf.len() as libc::c_long {
+        return;
+    }
+    let mut x = now_ns() ^ (u64::from(getpid()) << 32) ^ (buf.as_ptr() as u64);
+    for b in buf.iter_mut() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *b = x as u8;
+    }
+}
+
+/// A NUL-terminated path built in a fixed buffer.
+pub struct CPath {
+    buf: [u8; 1024],
+    len: usize,
+    ok: bool,
+}
+
+impl CPath {
+    pub fn new() -> CPath {
+        CPath { buf: [0; 1024], len: 0, ok: true }
+    }
+    pub fn push(&mut self, b: &[u8]) -> &mut CPath {
+        if b.contains(&0) || self.len + b.len() >= self.buf.len() {
+            self.ok = false;
+        } else {
+            self.buf[self.len..self.len + b.len()].copy_from_slice(b);
+            self.len += b.len();
+        }
+        self
+    }
+    /// The C string, or `None` if something did not fit.
+    pub fn as_ptr(&mut self) -> Option<*const c_char> {
+        if !self.ok {
+            return None;
+        }
+        self.buf[self.len] = 0;
+        Some(self.buf.as_ptr() as *const c_char)
+    }
+}
+
+/// Reads a whole small file into `buf`; returns the bytes read.
+pub fn read_file<'a>(path: *const c_char, buf: &'a mut [u8]) -> Option<&'a [u8]> {
+    // SAFETY: path is NUL-terminated (callers build it with CPath or InlinePath).
+    let fd = unsafe { libc::open(path, libc::O_RDONLY | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return None;
+    }
+    let mut len = 0;
+    while len < buf.len() {
+        // SAFETY: writes stay within buf[len..].
+        let n = unsafe { libc::read(fd, buf[len..].as_mut_ptr().cast(), buf.len() - len) };
+        if n < 0 && unsafe { *libc::__errno_location() } == libc::EINTR {
+            continue;
+        }
+        if n <= 0 {
+            break;
+        }
+        len += n as usize;
+    }
+    // SAFETY: fd is ours.
+    unsafe { libc::close(fd) };
+    Some(&buf[..len])
+}
+
+/// Writes all of `data` to `fd`.
+pub fn write_all(fd: libc::c_int, mut data: &[u8]) -> bool {
+    while !data.is_empty() {
+        // SAFETY: data is a valid readable slice.
+        let n = unsafe { libc::write(fd, data.as_ptr().cast(), data.len()) };
+        if n < 0 && unsafe { *libc::__errno_location() } == libc::EINTR {
+            continue;
+        }
+        if n <= 0 {
+            return false;
+        }
+        data = &data[n as usize..];
+    }
+    true
+}
+
+/// Length of a C string, bounded.
+pub fn cstr<'a>(p: *const c_char) -> &'a [u8] {
+    if p.is_null() {
+        return &[];
+    }
+    // SAFETY: callers pass NUL-terminated strings that live for the process
+    // (argv, envp, interpreter statics).
+    unsafe { core::ffi::CStr::from_ptr(p).to_bytes() }
+}
+
+/// Start time of this process in clock ticks since boot (`/proc/self/stat` field 22).
+pub fn proc_start_ticks() -> u64 {
+    let mut buf = [0u8; 1024];
+    let Some(stat) = read_file(c"/proc/self/stat".as_ptr(), &mut buf) else { return 0 };
+    // The command name (field 2) may contain spaces and parentheses: skip to the last ')'.
+    let Some(close) = stat.iter().rposition(|&c| c == b')') else { return 0 };
+    // After ')' come fields 3, 4, ...: field 22 is the 20th of them.
+    stat[close + 1..]
+        .split(|&c| c == b' ')
+        .filter(|f| !f.is_empty())
+        .nth(19)
+        .and_then(|f| f.iter().try_fold(0u64, |n, &d| d.is_ascii_digit().then(|| n * 10 + u64::from(d - b'0'))))
+        .unwrap_or(0)
+}
+
+/// Writes `v` in decimal into `buf`, returning the digits.
+pub fn decimal(v: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut at = buf.len();
+    let mut v = v;
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    &buf[at..]
+}
+
+/// Prints a diagnostic to stderr when `PYUSAGE_DEBUG` is set; silent otherwise.
+pub fn debug(parts: &[&[u8]]) {
+    if !crate::globals::debug_enabled() {
+        return;
+    }
+    let mut line = [0u8; 512];
+    let mut len = 0;
+    for p in [&b"pyusage: "[..]].iter().chain(parts).chain([&b"\n"[..]].iter()) {
+        let n = p.len().min(line.len() - len);
+        line[len..len + n].copy_from_slice(&p[..n]);
+        len += n;
+    }
+    write_all(2, &line[..len]);
+}

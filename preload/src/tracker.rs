@@ -1,0 +1,314 @@
+//! The raw record's life: created lazily, appended to, finished, shipped.
+//!
+//! State machine (one per process image, reset in fork children):
+//!
+//! ```text
+//!   NONE --first event--> CREATING --> READY --finish--> CLOSED
+//!                             \-> FAILED (no room, no directory: stop quietly)
+//! ```
+
+use crate::globals::{self, path_in};
+use crate::sys::{self, ErrnoGuard};
+use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU8, Ordering};
+use pyusage_record::json::Out;
+use pyusage_record::raw::{self, tag, Ending, Identity, Via, Writer};
+use pyusage_record::render::{render, Overrides};
+use pyusage_resolver::Lookup;
+
+const NONE: u8 = 0;
+const CREATING: u8 = 1;
+const READY: u8 = 2;
+const CLOSED: u8 = 3;
+const FAILED: u8 = 4;
+
+static STATE: AtomicU8 = AtomicU8::new(NONE);
+static BASE: AtomicPtr<u8> = AtomicPtr::new(core::ptr::null_mut());
+static CAPACITY: AtomicU32 = AtomicU32::new(0);
+/// Unmapped paths recorded; bounded so a huge source tree cannot fill the record.
+static UNMAPPED: AtomicU32 = AtomicU32::new(0);
+const MAX_UNMAPPED: u32 = 256;
+
+fn ready_writer() -> Option<Writer> {
+    if STATE.load(Ordering::Acquire) != READY {
+        return None;
+    }
+    let base = BASE.load(Ordering::Relaxed);
+    // SAFETY: BASE/CAPACITY were published before READY and stay mapped until
+    // CLOSED; `create` already initialised the header, so re-wrapping it only
+    // rebuilds the handle (the header is not rewritten: see `Writer::attach`).
+    Some(unsafe { Writer::attach(base, CAPACITY.load(Ordering::Relaxed)) })
+}
+
+/// The record, created now if this is the first thing worth recording.
+pub fn ensure() -> Option<Writer> {
+    loop {
+        match STATE.compare_exchange(NONE, CREATING, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => {
+                let created = create();
+                STATE.store(if created { READY } else { FAILED }, Ordering::Release);
+                return if created { ready_writer() } else { None };
+            }
+            Err(CREATING) => core::hint::spin_loop(),
+            Err(READY) => return ready_writer(),
+            Err(_) => return None,
+        }
+    }
+}
+
+/// Appends an entry if the record exists or can be created.
+pub fn append(t: u8, parts: &[&[u8]]) {
+    if let Some(w) = ensure() {
+        w.append(t, parts);
+    }
+}
+
+/// Resolves a module or library path and records what is new about it.
+pub fn note_path(path: &[u8], via: Via) {
+    let g = globals::get();
+    match g.map.as_ref().map(|m| m.lookup(path)) {
+        Some(Lookup::Stdlib) => {}
+        Some(Lookup::Dist(d)) => {
+            if crate::seen::first_dist(d.id, via) {
+                append(tag::PACKAGE, &[&[via.byte()], d.name, b"\0", d.version, b"\0", d.env]);
+            }
+        }
+        _ if via == Via::Library => {} // system libraries: only flagged kinds matter
+        _ => {
+            let dir = match path.iter().rposition(|&c| c == b'/') {
+                Some(i) => &path[..i],
+                None => path,
+            };
+            if crate::seen::first_hash(crate::seen::hash(b'u', dir))
+                && UNMAPPED.fetch_add(1, Ordering::Relaxed) < MAX_UNMAPPED
+            {
+                append(tag::UNMAPPED, &[&[via.byte()], path]);
+            }
+        }
+    }
+}
+
+fn runtime_dir() -> &'static [u8] {
+    globals::get().config.as_ref().map_or(&b""[..], |c| c.runtime_dir.as_bytes())
+}
+
+/// `<runtime_dir>/rec-<pid>-<id>.bin`.
+fn raw_path(pid: u32, id_hex: &[u8; 32]) -> sys::CPath {
+    let mut digits = [0u8; 20];
+    path_in(runtime_dir(), &[b"rec-", sys::decimal(u64::from(pid), &mut digits), b"-", id_hex, b".bin"])
+}
+
+/// Makes the runtime directory if it is missing: world-writable and sticky,
+/// like /tmp, so every user can leave records but not touch others'.
+fn ensure_runtime_dir() {
+    let mut dir = path_in(runtime_dir(), &[]);
+    if let Some(p) = dir.as_ptr() {
+        // SAFETY: p is NUL-terminated.
+        if unsafe { libc::mkdir(p, 0o1777) } == 0 {
+            // SAFETY: as above; mkdir applied the umask, chmod does not.
+            unsafe { libc::chmod(p, 0o1777) };
+        }
+    }
+}
+
+fn create() -> bool {
+    let g = globals::get();
+    let Some(config) = g.config.as_ref() else { return false };
+    let capacity = config.record_bytes;
+    let mut who = Identity {
+        pid: g.pid,
+        // SAFETY: no preconditions.
+        ppid: unsafe { libc::getppid() } as u32,
+        // SAFETY: no preconditions.
+        uid: unsafe { libc::getuid() },
+        forked_from: g.forked_from,
+        start_ns: if g.forked_from != 0 { sys::now_ns() } else { g.start_ns },
+        proc_start_ticks: sys::proc_start_ticks(),
+        sample_ppm: g.sample_ppm,
+        id: [0; 16],
+    };
+    sys::random(&mut who.id);
+    let id_hex = raw::hex16(&who.id);
+    ensure_runtime_dir();
+    let mut path = raw_path(who.pid, &id_hex);
+    let Some(p) = path.as_ptr() else { return false };
+    let flags = libc::O_RDWR | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+    // SAFETY: p is NUL-terminated.
+    let fd = unsafe { libc::open(p, flags, 0o600) };
+    if fd < 0 {
+        sys::debug(&[b"cannot create raw record in ", runtime_dir()]);
+        return false;
+    }
+    // posix_fallocate, not ftruncate: writing into a sparse MAP_SHARED file on
+    // a full tmpfs kills the process with SIGBUS; this fails cleanly instead.
+    // SAFETY: fd is open for writing.
+    let reserved = unsafe { libc::posix_fallocate(fd, 0, capacity as libc::off_t) } == 0;
+    let base = if reserved {
+        // SAFETY: a shared mapping of `capacity` bytes just reserved in the file.
+        unsafe {
+            libc::mmap(core::ptr::null_mut(), capacity as usize, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED, fd, 0)
+        }
+    } else {
+        libc::MAP_FAILED
+    };
+    // SAFETY: fd is ours; the mapping outlives it.
+    unsafe { libc::close(fd) };
+    if base == libc::MAP_FAILED {
+        // SAFETY: p still names the file we created.
+        unsafe { libc::unlink(p) };
+        sys::debug(&[b"no room for a raw record in ", runtime_dir()]);
+        return false;
+    }
+    // SAFETY: fresh zero-filled mapping of `capacity` bytes, page aligned.
+    let w = unsafe { Writer::create(base as *mut u8, capacity, &who) };
+    BASE.store(base as *mut u8, Ordering::Relaxed);
+    CAPACITY.store(capacity, Ordering::Relaxed);
+    write_context(&w);
+    true
+}
+
+/// Facts about the process that do not change while it runs.
+fn write_context(w: &Writer) {
+    let g = globals::get();
+    let mut exe = [0u8; 1024];
+    // SAFETY: exe is a valid buffer of that length.
+    let n = unsafe { libc::readlink(c"/proc/self/exe".as_ptr(), exe.as_mut_ptr().cast(), exe.len()) };
+    if n > 0 {
+        w.append(tag::EXE, &[&exe[..n as usize]]);
+    }
+    // SAFETY: uts is a valid out-pointer.
+    let mut uts: libc::utsname = unsafe { core::mem::zeroed() };
+    if unsafe { libc::uname(&mut uts) } == 0 {
+        w.append(tag::HOST, &[sys::cstr(uts.nodename.as_ptr())]);
+    }
+    if !g.user.get().is_empty() {
+        w.append(tag::USER, &[g.user.get()]);
+    }
+    if let Some(script) = &g.script {
+        w.append(tag::SCRIPT, &[script.get()]);
+    }
+    if let Some(version) = g.api.and_then(|a| a.get_version) {
+        // SAFETY: Py_GetVersion returns a static string, valid before and after
+        // initialisation ("3.11.7 (main, ...) [GCC ...]").
+        let full = sys::cstr(unsafe { version() });
+        let short = full.split(|&c| c == b' ').next().unwrap_or(full);
+        w.append(tag::PY_VERSION, &[short]);
+    }
+    let implementation: &[u8] = if g.api.is_some_and(|a| a.pypy) { b"pypy" } else { b"cpython" };
+    w.append(tag::PY_IMPL, &[implementation]);
+    for field in g.job.get().split(|&c| c == 0).filter(|f| !f.is_empty()) {
+        w.append(tag::JOB, &[field]);
+    }
+}
+
+/// Counts a fork child in this (the parent's) record.
+pub fn count_fork() {
+    if let Some(w) = ready_writer() {
+        w.count_fork();
+    }
+}
+
+/// In a fork child: the inherited mapping is the parent's record. Drop it;
+/// the child gets its own record if it records anything new.
+pub fn forget_inherited() {
+    let base = BASE.swap(core::ptr::null_mut(), Ordering::Relaxed);
+    if !base.is_null() {
+        // SAFETY: unmapping the child's copy of the parent's mapping; the
+        // parent's own mapping is unaffected.
+        unsafe { libc::munmap(base.cast(), CAPACITY.load(Ordering::Relaxed) as usize) };
+    }
+    UNMAPPED.store(0, Ordering::Relaxed);
+    STATE.store(NONE, Ordering::Release);
+}
+
+/// Finishes and ships the record; called once the process is ending.
+///
+/// `create_if_missing` is for interpreters without an audit hook, whose
+/// record is only made at the end.
+pub fn finish(how: Ending, status: i32, create_if_missing: bool) {
+    let _errno = ErrnoGuard::new();
+    if create_if_missing && STATE.load(Ordering::Acquire) == NONE {
+        ensure();
+    }
+    if STATE.load(Ordering::Acquire) != READY {
+        return;
+    }
+    crate::native::scan_all();
+    if STATE.compare_exchange(READY, CLOSED, Ordering::AcqRel, Ordering::Acquire).is_err() {
+        return; // another thread is finishing it
+    }
+    let base = BASE.load(Ordering::Relaxed);
+    let capacity = CAPACITY.load(Ordering::Relaxed);
+    // SAFETY: as in ready_writer; we are the only finisher (CAS above).
+    let w = unsafe { Writer::attach(base, capacity) };
+    w.set_ending(how, status, 0, sys::now_ns());
+    if ship(&w) {
+        w.mark_shipped();
+        let view = w.view();
+        let mut path = raw_path(view.pid, &view.id_hex());
+        if let Some(p) = path.as_ptr() {
+            // SAFETY: p names our own raw record.
+            unsafe { libc::unlink(p) };
+        }
+    }
+    // SAFETY: nothing refers to the mapping any more (state is CLOSED).
+    unsafe { libc::munmap(base.cast(), capacity as usize) };
+    BASE.store(core::ptr::null_mut(), Ordering::Relaxed);
+    if how == Ending::Exec {
+        // If exec fails, the process goes on: let it start a fresh record.
+        UNMAPPED.store(0, Ordering::Relaxed);
+        STATE.store(NONE, Ordering::Release);
+    }
+}
+
+/// Renders the record and puts it in the spool as `<id>.json`. False if the
+/// spool is unusable; the raw record then stays for `pyusage sweep`.
+fn ship(w: &Writer) -> bool {
+    let g = globals::get();
+    let Some(config) = g.config.as_ref() else { return false };
+    let spool = config.spool.as_bytes();
+    let view = w.view();
+    let id_hex = view.id_hex();
+    // Escaping can grow text up to six-fold; the mapping is freed below.
+    let out_len = w.capacity() as usize * 6 + 4096;
+    // SAFETY: an anonymous private mapping; no allocator involved.
+    let out = unsafe {
+        libc::mmap(core::ptr::null_mut(), out_len, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0)
+    };
+    if out == libc::MAP_FAILED {
+        return false;
+    }
+    // SAFETY: the mapping is out_len writable bytes, ours until munmap below.
+    let buf = unsafe { core::slice::from_raw_parts_mut(out as *mut u8, out_len) };
+    let mut json = Out::new(buf);
+    render(&view, None, &Overrides::default(), &mut json);
+    json.raw(b"\n");
+    let ok = !json.overflowed() && write_spool(spool, &id_hex, json.as_bytes());
+    // SAFETY: unmapping our own buffer.
+    unsafe { libc::munmap(out, out_len) };
+    ok
+}
+
+/// Writes to a temp file, then `link`s it to its final name: a record that
+/// was already shipped (by the sweep, say) is never replaced or duplicated.
+fn write_spool(spool: &[u8], id_hex: &[u8; 32], json: &[u8]) -> bool {
+    let mut tmp = path_in(spool, &[b".", id_hex, b".tmp"]);
+    let mut fin = path_in(spool, &[id_hex, b".json"]);
+    let (Some(tmp), Some(fin)) = (tmp.as_ptr(), fin.as_ptr()) else { return false };
+    let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+    // SAFETY: tmp is NUL-terminated.
+    let fd = unsafe { libc::open(tmp, flags, 0o644) };
+    if fd < 0 {
+        sys::debug(&[b"cannot write to spool ", spool]);
+        return false;
+    }
+    let written = sys::write_all(fd, json);
+    // SAFETY: fd is ours.
+    let closed = unsafe { libc::close(fd) } == 0;
+    // SAFETY: both paths are NUL-terminated.
+    let linked = written && closed && unsafe {
+        libc::link(tmp, fin) == 0 || *libc::__errno_location() == libc::EEXIST || libc::rename(tmp, fin) == 0
+    };
+    // SAFETY: tmp is ours (gone already if rename ran).
+    unsafe { libc::unlink(tmp) };
+    linked
+}
