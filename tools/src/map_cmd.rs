@@ -1,0 +1,341 @@
+//! `pyusage map`: build, query, summarise and compare package maps.
+//!
+//! The map itself (format, reader, builder) lives in `pyusage-resolver`;
+//! this module is the command line around it.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use pyusage_resolver::build::{self, BuildOptions, Progress, RootSpec};
+use pyusage_resolver::diff::{self, Change};
+use pyusage_resolver::{Lookup, PackageMap, Target};
+
+/// `pyusage map ...`
+#[derive(clap::Args, Debug)]
+pub struct MapArgs {
+    /// What to do with a package map.
+    #[command(subcommand)]
+    pub command: MapCommand,
+}
+
+/// The `map` subcommands.
+#[derive(clap::Subcommand, Debug)]
+pub enum MapCommand {
+    /// Scan installations and write a package map (atomically).
+    Build(BuildArgs),
+    /// Resolve paths through a map.
+    Query(QueryArgs),
+    /// Summarise a map.
+    Stats(StatsArgs),
+    /// Distributions installed, removed, upgraded between two maps.
+    Diff(DiffArgs),
+}
+
+/// `pyusage map build`
+#[derive(clap::Args, Debug)]
+pub struct BuildArgs {
+    /// Where to write the map (a temp file beside it is renamed over it).
+    #[arg(long, short)]
+    pub output: PathBuf,
+    /// A site directory, environment prefix or conda env, with an optional
+    /// label recorded as the environment: DIR[=LABEL]. Repeatable.
+    #[arg(long = "root", value_name = "DIR[=LABEL]")]
+    pub roots: Vec<String>,
+    /// An interpreter to ask for its site directories and standard library:
+    /// EXE[=LABEL]. Repeatable.
+    #[arg(long = "python", value_name = "EXE[=LABEL]")]
+    pub pythons: Vec<String>,
+    /// TOML config whose `[map]` table may hold `roots = ["DIR=LABEL", ...]`
+    /// and `pythons = [...]`.
+    #[arg(long = "config", env = "PYUSAGE_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// dpkg's info directory (for Debian's dist-packages).
+    #[arg(long, default_value = "/var/lib/dpkg/info", hide = true)]
+    pub dpkg_info: PathBuf,
+    /// Print only warnings and errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// `pyusage map query`
+#[derive(clap::Args, Debug)]
+pub struct QueryArgs {
+    /// The map to read.
+    #[arg(long)]
+    pub map: PathBuf,
+    /// Paths to resolve.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+}
+
+/// `pyusage map stats`
+#[derive(clap::Args, Debug)]
+pub struct StatsArgs {
+    /// The map to read.
+    #[arg(long)]
+    pub map: PathBuf,
+}
+
+/// `pyusage map diff`
+#[derive(clap::Args, Debug)]
+pub struct DiffArgs {
+    /// The older map.
+    pub old: PathBuf,
+    /// The newer map.
+    pub new: PathBuf,
+}
+
+/// Runs a `map` subcommand.
+pub fn run(args: MapArgs) -> Result<ExitCode> {
+    match args.command {
+        MapCommand::Build(a) => run_build(a),
+        MapCommand::Query(a) => run_query(a),
+        MapCommand::Stats(a) => run_stats(a),
+        MapCommand::Diff(a) => run_diff(a),
+    }
+}
+
+#[derive(serde::Deserialize, Default)]
+struct ConfigFile {
+    #[serde(default)]
+    map: MapConfig,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct MapConfig {
+    #[serde(default)]
+    roots: Vec<String>,
+    #[serde(default)]
+    pythons: Vec<String>,
+}
+
+fn read_config(path: &Path) -> Result<MapConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read config {}", path.display()))?;
+    let cfg: ConfigFile =
+        toml::from_str(&text).with_context(|| format!("invalid config {}", path.display()))?;
+    Ok(cfg.map)
+}
+
+struct Bar(Option<indicatif::ProgressBar>);
+
+impl Progress for Bar {
+    fn set_total(&self, total: u64) {
+        if let Some(b) = &self.0 {
+            b.set_length(total);
+        }
+    }
+    fn inc(&self, n: u64) {
+        if let Some(b) = &self.0 {
+            b.inc(n);
+        }
+    }
+}
+
+fn run_build(a: BuildArgs) -> Result<ExitCode> {
+    let mut roots = a.roots.clone();
+    let mut pythons = a.pythons.clone();
+    if let Some(cfg) = &a.config {
+        let c = read_config(cfg)?;
+        roots.extend(c.roots);
+        pythons.extend(c.pythons);
+    }
+    if roots.is_empty() && pythons.is_empty() {
+        bail!("nothing to scan: give --root DIR, --python EXE, or roots in the [map] table of the config");
+    }
+    let opts = BuildOptions {
+        roots: roots.iter().map(|s| RootSpec::parse(s)).collect(),
+        pythons: pythons.iter().map(|s| RootSpec::parse(s)).collect(),
+        dpkg_info_dir: a.dpkg_info.clone(),
+        built_at: None,
+    };
+    let bar = if std::io::stderr().is_terminal() && !a.quiet {
+        let b = indicatif::ProgressBar::new(0);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} reading metadata {bar:40} {pos}/{len} ({per_sec})",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        Bar(Some(b))
+    } else {
+        Bar(None)
+    };
+    let start = Instant::now();
+    let report = build::build(&opts, &bar).map_err(anyhow::Error::msg)?;
+    if let Some(b) = &bar.0 {
+        b.finish_and_clear();
+    }
+    let elapsed = start.elapsed();
+    let mut err = std::io::stderr().lock();
+    for w in &report.warnings {
+        writeln!(err, "warning: {w}")?;
+    }
+    build::write_atomically(&a.output, &report.map)
+        .with_context(|| format!("cannot write {}", a.output.display()))?;
+    if !a.quiet {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "roots:")?;
+        for r in &report.roots {
+            writeln!(out, "  {} ({}), environment {}", r.path, r.kind, r.env)?;
+        }
+        writeln!(out, "site directories: {}", report.sites.len())?;
+        for s in &report.sites {
+            writeln!(out, "  {s}")?;
+        }
+        writeln!(out, "standard library: {}", report.stdlib.join(", "))?;
+        writeln!(out, "distributions: {}", report.dists)?;
+        writeln!(out, "files: {}", report.files)?;
+        writeln!(out, "keys: {}", report.keys)?;
+        writeln!(out, "conflicts: {}", report.conflict_count)?;
+        for c in &report.conflicts {
+            writeln!(out, "  {}: kept {}, also claimed by {}", c.path, c.kept, c.other)?;
+        }
+        if report.conflict_count > report.conflicts.len() {
+            writeln!(out, "  ... and {} more", report.conflict_count - report.conflicts.len())?;
+        }
+        writeln!(out, "warnings: {}", report.warnings.len())?;
+        writeln!(
+            out,
+            "wrote {} ({} bytes) in {:.3} s",
+            a.output.display(),
+            report.map.len(),
+            elapsed.as_secs_f64()
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn load(path: &Path) -> Result<Vec<u8>> {
+    let meta = std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if meta.len() > pyusage_resolver::MAX_MAP_BYTES {
+        bail!("{} is {} bytes, larger than any package map", path.display(), meta.len());
+    }
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let map = PackageMap::parse(&bytes).with_context(|| format!("{}", path.display()))?;
+    map.verify_checksum().with_context(|| format!("{}", path.display()))?;
+    Ok(bytes)
+}
+
+fn text(b: &[u8]) -> std::borrow::Cow<'_, str> {
+    String::from_utf8_lossy(b)
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir().map_or_else(|_| p.to_path_buf(), |c| c.join(p))
+    }
+}
+
+fn run_query(a: QueryArgs) -> Result<ExitCode> {
+    use std::os::unix::ffi::OsStrExt;
+    let bytes = load(&a.map)?;
+    let map = PackageMap::parse(&bytes)?;
+    let mut out = std::io::stdout().lock();
+    for p in &a.paths {
+        let abs = absolute(p);
+        let key = abs.as_os_str().as_bytes();
+        match map.lookup(key) {
+            Lookup::Stdlib => writeln!(out, "{}\tstdlib", abs.display())?,
+            Lookup::Unmapped => writeln!(out, "{}\tunmapped", abs.display())?,
+            Lookup::Dist(d) => writeln!(
+                out,
+                "{}\t{} {}\t{}\t{}",
+                abs.display(),
+                text(d.name),
+                text(d.version),
+                text(d.env),
+                text(d.installer)
+            )?,
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_stats(a: StatsArgs) -> Result<ExitCode> {
+    let bytes = load(&a.map)?;
+    let map = PackageMap::parse(&bytes)?;
+    let (mut dirs, mut files, mut stdlib, mut barriers) = (0u64, 0u64, 0u64, 0u64);
+    for e in map.entries() {
+        match e.target {
+            Target::Stdlib => stdlib += 1,
+            Target::None => barriers += 1,
+            Target::Dist(_) if e.key.ends_with(b"/") => dirs += 1,
+            Target::Dist(_) => files += 1,
+        }
+    }
+    let mut envs: BTreeMap<String, u64> = BTreeMap::new();
+    let mut installers: BTreeMap<String, u64> = BTreeMap::new();
+    for id in 0..map.dist_count() {
+        if let Some(d) = map.dist(id) {
+            *envs.entry(text(d.env).into_owned()).or_default() += 1;
+            let inst = text(d.installer);
+            let kind = inst.split(':').next().unwrap_or("").to_string();
+            *installers.entry(kind).or_default() += 1;
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "map: {} ({} bytes, format version {})", a.map.display(), bytes.len(), pyusage_resolver::format::FORMAT_VERSION)?;
+    writeln!(out, "built at: {} (Unix time)", map.built_at())?;
+    writeln!(out, "distributions: {}", map.dist_count())?;
+    writeln!(
+        out,
+        "keys: {} ({dirs} directories, {files} files, {stdlib} stdlib, {barriers} barriers)",
+        map.entry_count()
+    )?;
+    writeln!(out, "roots: {}", map.root_count())?;
+    for i in 0..map.root_count() {
+        if let Some(r) = map.root(i) {
+            writeln!(out, "  {} ({})", text(r.path), text(r.label))?;
+        }
+    }
+    writeln!(out, "environments:")?;
+    for (env, n) in &envs {
+        writeln!(out, "  {env}: {n}")?;
+    }
+    writeln!(out, "installers:")?;
+    for (inst, n) in &installers {
+        writeln!(out, "  {inst}: {n}")?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_diff(a: DiffArgs) -> Result<ExitCode> {
+    let old_bytes = load(&a.old)?;
+    let new_bytes = load(&a.new)?;
+    let old = PackageMap::parse(&old_bytes)?;
+    let new = PackageMap::parse(&new_bytes)?;
+    let changes = diff::diff(&old, &new);
+    let (mut ins, mut rem, mut up, mut down) = (0, 0, 0, 0);
+    let mut out = std::io::stdout().lock();
+    for c in &changes {
+        match c {
+            Change::Installed { env, name, version } => {
+                ins += 1;
+                writeln!(out, "installed  {name} {version}  [{env}]")?;
+            }
+            Change::Removed { env, name, version } => {
+                rem += 1;
+                writeln!(out, "removed    {name} {version}  [{env}]")?;
+            }
+            Change::Changed { env, name, old, new, upgrade } => {
+                let word = if *upgrade {
+                    up += 1;
+                    "upgraded  "
+                } else {
+                    down += 1;
+                    "downgraded"
+                };
+                writeln!(out, "{word} {name} {old} -> {new}  [{env}]")?;
+            }
+        }
+    }
+    writeln!(out, "{ins} installed, {rem} removed, {up} upgraded, {down} downgraded")?;
+    Ok(ExitCode::SUCCESS)
+}
