@@ -27,8 +27,8 @@ mod run;
 mod time;
 mod tracer;
 
-pub use record::{validate, Expect, Record};
-pub use run::{Outcome, Prog, Running};
+pub use record::{passwd_name, validate, Expect, Record};
+pub use run::{Outcome, Prog, Running, TEST_USER};
 pub use time::rfc3339_now;
 pub use tracer::{dump, Tracer};
 

@@ -133,6 +133,7 @@ impl Python {
             exe: self.exe.clone(),
             version: self.version.clone(),
             prefix: Some(self.prefix.clone()),
+            user: Some(crate::run::TEST_USER.to_owned()),
             prefix_required: self.modern(),
             script: None,
             not_before: not_before.to_owned(),

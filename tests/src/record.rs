@@ -183,6 +183,24 @@ impl Record {
     }
 }
 
+/// The passwd name of the current uid (what the sweep writes as `user`).
+pub fn passwd_name() -> Option<String> {
+    // SAFETY: getpwuid returns a pointer into static storage or null; we
+    // copy the name out at once. Tests do not call getpw* concurrently in a
+    // way that matters for a name read.
+    unsafe {
+        let pw = libc::getpwuid(libc::getuid());
+        if pw.is_null() {
+            return None;
+        }
+        Some(
+            std::ffi::CStr::from_ptr((*pw).pw_name)
+                .to_string_lossy()
+                .into_owned(),
+        )
+    }
+}
+
 /// What every record of a test's process must say, checked field by field.
 #[derive(Clone, Debug)]
 pub struct Expect {
@@ -196,6 +214,8 @@ pub struct Expect {
     pub version: String,
     /// `python.prefix` as the interpreter reports `sys.prefix`.
     pub prefix: Option<String>,
+    /// `user` (the test's `$USER`; the owner's passwd name for swept records).
+    pub user: Option<String>,
     /// Whether `python.prefix` must be non-null (3.8+).
     pub prefix_required: bool,
     /// `script` (`None`: not checked).
@@ -211,6 +231,28 @@ pub struct Expect {
 }
 
 impl Expect {
+    /// Expect a record shipped by `pyusage sweep` (the `user` is the raw
+    /// file owner's passwd name, not `$USER`).
+    pub fn swept(mut self) -> Self {
+        self.user = passwd_name();
+        self
+    }
+
+    /// Expect this `script`.
+    pub fn script(mut self, s: Option<&str>) -> Self {
+        self.script = Some(s.map(str::to_owned));
+        self
+    }
+
+    /// Expect this `forked_from` (and this parent as `ppid`), for a fork child
+    /// whose pid is `pid`.
+    pub fn fork_child(mut self, pid: u32, parent: u32) -> Self {
+        self.pid = pid;
+        self.ppid = Some(parent);
+        self.forked_from = Some(Some(parent));
+        self
+    }
+
     /// Check the common fields of `r`.
     pub fn check(&self, r: &Record) {
         let v = &r.0;
@@ -224,7 +266,11 @@ impl Expect {
             eq("ppid", &v["ppid"], pp.into());
         }
         eq("uid", &v["uid"], crate::uid().into());
-        eq("user", &v["user"], crate::run::TEST_USER.into());
+        eq(
+            "user",
+            &v["user"],
+            self.user.as_deref().map(Value::from).unwrap_or(Value::Null),
+        );
         eq("host", &v["host"], crate::hostname().into());
         eq("exe", &v["exe"], self.exe.to_str().unwrap().into());
         eq(

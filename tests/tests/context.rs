@@ -1,0 +1,241 @@
+//! Context and control: Slurm job fields, rank filtering, opt-out, config
+//! keys, the two ways of pointing the tracer at its dirs (`pyusage run`, env
+//! overrides), and the `$ORIGIN` RUNPATH pitfall of interposing `dlopen`.
+
+use pyusage_tests::fixtures::{module, runpath_libs};
+use pyusage_tests::python::Python;
+use pyusage_tests::{dump, or_skip, rfc3339_now, Prog, Tracer};
+use serde_json::json;
+
+const SLURM: &[(&str, &str)] = &[
+    ("SLURM_JOB_ID", "42"),
+    ("SLURM_STEP_ID", "0"),
+    ("SLURM_JOB_NUM_NODES", "2"),
+    ("SLURM_NTASKS", "4"),
+    ("SLURM_CLUSTER_NAME", "c1"),
+];
+
+fn py() -> Option<Python> {
+    Python::pyenv("3.11.7")
+}
+
+/// A probe program that imports one module of its own; returns the program
+/// and the module file.
+fn probe(py: &Python, t: &Tracer) -> (Prog, std::path::PathBuf) {
+    let dir = t.scratch("mods");
+    let file = module(&dir, "pyusage_ctx_probe", "X = 1\n");
+    let code = format!(
+        "import sys\nsys.path.insert(0, {:?})\nimport pyusage_ctx_probe\nprint('ok')\n",
+        dir.to_str().unwrap()
+    );
+    (py.prog().arg("-c").arg(code), file)
+}
+
+fn slurm(prog: Prog, rank: &str) -> Prog {
+    let mut p = prog;
+    for (k, v) in SLURM {
+        p = p.env(k, v);
+    }
+    p.env("SLURM_PROCID", rank)
+}
+
+fn slurm_rank0(py: &Python) {
+    let t = Tracer::new();
+    let (prog, file) = probe(py, &t);
+    let before = rfc3339_now();
+    let out = slurm(prog, "0").run_both(&t);
+    out.assert_success();
+    let r = t.record_of(out.pid);
+    let mut e = py.expect(&out, &before).script(Some("-c"));
+    e.no_job = false;
+    e.check(&r);
+    assert_eq!(
+        r.0["job"],
+        json!({"scheduler": "slurm", "id": "42", "step": "0", "cluster": "c1",
+               "nodes": 2, "tasks": 4, "rank": 0}),
+        "{r:?}"
+    );
+    r.assert_unmapped_covers(&file);
+}
+
+#[test]
+fn slurm_job_fields_3_11() {
+    slurm_rank0(&or_skip!(py(), "3.11.7 missing"));
+}
+
+#[test]
+fn slurm_job_fields_debian_static() {
+    slurm_rank0(&or_skip!(Python::debian(), "debian python missing"));
+}
+
+#[test]
+fn slurm_other_ranks_leave_no_record() {
+    let py = or_skip!(py(), "3.11.7 missing");
+    for rank in ["1", "3"] {
+        let t = Tracer::new();
+        let (prog, _) = probe(&py, &t);
+        slurm(prog, rank).run_both(&t).assert_success();
+        assert!(
+            t.spool_files().is_empty(),
+            "rank {rank} of 4 shipped a record (only rank 0 by default)"
+        );
+        t.sweep();
+        assert!(
+            t.spool_files().is_empty(),
+            "rank {rank}: the sweep found a raw record and shipped it"
+        );
+    }
+}
+
+#[test]
+fn slurm_all_ranks_config() {
+    let py = or_skip!(py(), "3.11.7 missing");
+    let t = Tracer::new().with_config("all_ranks = true");
+    let (prog, _) = probe(&py, &t);
+    let out = slurm(prog, "1").run_both(&t);
+    let r = t.record_of(out.pid);
+    assert_eq!(r.0["job"]["rank"], json!(1), "{r:?}");
+    assert_eq!(r.0["job"]["id"], json!("42"), "{r:?}");
+}
+
+#[test]
+fn opt_out_with_pyusage_disable() {
+    let py = or_skip!(py(), "3.11.7 missing");
+    let t = Tracer::new();
+    let (prog, _) = probe(&py, &t);
+    prog.env("PYUSAGE_DISABLE", "1")
+        .run_both(&t)
+        .assert_success();
+    t.assert_nothing_written("PYUSAGE_DISABLE=1");
+    t.sweep();
+    assert!(t.spool_files().is_empty());
+}
+
+#[test]
+fn opt_out_forbidden_by_admin() {
+    let py = or_skip!(py(), "3.11.7 missing");
+    let t = Tracer::new().with_config("allow_opt_out = false");
+    let (prog, file) = probe(&py, &t);
+    let out = prog.env("PYUSAGE_DISABLE", "1").run_both(&t);
+    let r = t.record_of(out.pid);
+    r.assert_unmapped_covers(&file);
+}
+
+#[test]
+fn disabled_by_config() {
+    let py = or_skip!(py(), "3.11.7 missing");
+    let t = Tracer::new().with_config("enabled = false");
+    let (prog, _) = probe(&py, &t);
+    prog.run_both(&t).assert_success();
+    t.assert_nothing_written("enabled = false");
+}
+
+#[test]
+fn env_overrides_with_empty_config() {
+    let py = or_skip!(py(), "3.11.7 missing");
+    let t = Tracer::new().with_env_overrides();
+    assert_eq!(std::fs::read_to_string(&t.config).unwrap(), "");
+    let (prog, file) = probe(&py, &t);
+    let before = rfc3339_now();
+    let out = prog.run_both(&t);
+    let r = t.record_of(out.pid);
+    py.expect(&out, &before).script(Some("-c")).check(&r);
+    r.assert_unmapped_covers(&file);
+}
+
+#[test]
+fn pyusage_run_execs_the_command() {
+    let py = or_skip!(py(), "3.11.7 missing");
+    let t = Tracer::new().with_env_overrides();
+    let (prog, file) = probe(&py, &t);
+    let plain = prog.run_plain();
+    let before = rfc3339_now();
+    let out = prog
+        .via_pyusage_run(&t)
+        .env("PYUSAGE_CONFIG", &t.config)
+        .run_plain();
+    out.assert_same_as(&plain, "pyusage run");
+    let r = t.record_of(out.pid);
+    // `pyusage run` execs: same pid, our child, the python's exe.
+    py.expect(&out, &before).script(Some("-c")).check(&r);
+    r.assert_unmapped_covers(&file);
+    assert_eq!(t.records().len(), 1, "{}", dump(&t.records()));
+}
+
+#[test]
+fn pyusage_run_exit_status_passes_through() {
+    let py = or_skip!(py(), "3.11.7 missing");
+    let t = Tracer::new().with_env_overrides();
+    let prog = py.prog().args([
+        "-c",
+        "import sys, json; sys.stderr.write('e\\n'); sys.exit(5)",
+    ]);
+    let plain = prog.run_plain();
+    let out = prog
+        .via_pyusage_run(&t)
+        .env("PYUSAGE_CONFIG", &t.config)
+        .run_plain();
+    out.assert_same_as(&plain, "pyusage run, exit 5");
+    for r in t.records() {
+        r.assert_ended("exit", Some(5), None);
+    }
+}
+
+// --------------------------------------------------------- $ORIGIN RUNPATH
+
+fn runpath_python(py: &Python) {
+    let t = Tracer::new();
+    let libs = match runpath_libs(&t.scratch("runpath")) {
+        Ok(l) => l,
+        Err(e) => pyusage_tests::skip!("{e}"),
+    };
+    let elsewhere = t.scratch("elsewhere");
+    let code = format!(
+        "import ctypes\nlib = ctypes.CDLL({:?})\nprint(lib.pyusage_load_sibling())\n",
+        libs.loader.to_str().unwrap()
+    );
+    let out = py.prog().arg("-c").arg(code).cwd(&elsewhere).run_both(&t);
+    out.assert_success();
+    assert_eq!(
+        out.stdout_str(),
+        format!("{}\n", libs.value),
+        "libloader could not dlopen its $ORIGIN sibling: {out:?}"
+    );
+    t.record_of(out.pid);
+}
+
+#[test]
+fn runpath_origin_sibling_ctypes_3_11() {
+    runpath_python(&or_skip!(py(), "3.11.7 missing"));
+}
+
+#[test]
+fn runpath_origin_sibling_ctypes_3_13() {
+    runpath_python(&or_skip!(Python::pyenv("3.13.0"), "3.13.0 missing"));
+}
+
+#[test]
+fn runpath_origin_sibling_ctypes_debian_static() {
+    runpath_python(&or_skip!(Python::debian(), "debian python missing"));
+}
+
+#[test]
+fn runpath_origin_sibling_ctypes_2_7() {
+    runpath_python(&or_skip!(Python::pyenv("2.7.18"), "2.7.18 missing"));
+}
+
+#[test]
+fn runpath_origin_sibling_c_program() {
+    let t = Tracer::new();
+    let libs = match runpath_libs(&t.scratch("runpath")) {
+        Ok(l) => l,
+        Err(e) => pyusage_tests::skip!("{e}"),
+    };
+    let out = Prog::new(&libs.c_program)
+        .arg(&libs.loader)
+        .cwd(t.scratch("elsewhere"))
+        .run_both(&t);
+    out.assert_success();
+    assert_eq!(out.stdout_str(), format!("{}\n", libs.value));
+    t.assert_nothing_written("a C program");
+}

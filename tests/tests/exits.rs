@@ -1,0 +1,676 @@
+//! Every way a traced Python process ends, run plain and traced (what the
+//! user sees is identical), with the shipped record checked field by field:
+//! normal exit, `sys.exit`, `os._exit`, uncaught exception, `exec`, `fork`
+//! without exec, multiprocessing (fork, forkserver, spawn), `subprocess`
+//! (vfork), and deaths the process cannot report (SIGTERM, SIGINT, SIGKILL,
+//! `os.abort()`), which `pyusage sweep` finishes.
+
+use pyusage_tests::fixtures::module;
+use pyusage_tests::python::Python;
+use pyusage_tests::{dump, or_skip, rfc3339_now, Outcome, Prog, Record, Tracer};
+use serde_json::json;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+/// A scratch dir with modules `pyusage_<name>.py` for each name.
+fn mods(t: &Tracer, names: &[&str]) -> (PathBuf, Vec<PathBuf>) {
+    let dir = t.scratch("mods");
+    let files = names
+        .iter()
+        .map(|n| module(&dir, &format!("pyusage_{n}"), &format!("NAME = {n:?}\n")))
+        .collect();
+    (dir, files)
+}
+
+fn path_line(dir: &Path) -> String {
+    format!(
+        "import sys\nsys.path.insert(0, {:?})\n",
+        dir.to_str().unwrap()
+    )
+}
+
+fn py311() -> Option<Python> {
+    Python::pyenv("3.11.7")
+}
+
+// ---------------------------------------------------------------- exit paths
+
+fn exit_path(py: &Python, body: &str, status: i32, how: &str) {
+    let t = Tracer::new();
+    let (dir, files) = mods(&t, &["main"]);
+    let code = format!(
+        "{}import pyusage_main\nprint('before')\n{body}",
+        path_line(&dir)
+    );
+    let before = rfc3339_now();
+    let out = py.prog().arg("-c").arg(&code).run_both(&t);
+    assert_eq!(out.code(), status, "{out:?}");
+    let r = t.record_of(out.pid);
+    py.expect(&out, &before).script(Some("-c")).check(&r);
+    r.assert_ended(how, Some(status as i64), None);
+    r.assert_unmapped_covers(&files[0]);
+    assert_eq!(r.forks(), 0);
+    assert_eq!(t.records().len(), 1, "{}", dump(&t.records()));
+}
+
+macro_rules! exit_tests {
+    ($($name:ident => ($body:expr, $status:expr, $how:expr)),* $(,)?) => {
+        mod exit_paths {
+            use super::*;
+            $(
+                mod $name {
+                    use super::*;
+                    fn run(py: Option<Python>) {
+                        let py = or_skip!(py, "interpreter not installed");
+                        exit_path(&py, $body, $status, $how);
+                    }
+                    #[test] fn py3_8() { run(Python::pyenv("3.8.18")) }
+                    #[test] fn py3_11() { run(Python::pyenv("3.11.7")) }
+                    #[test] fn py3_13() { run(Python::pyenv("3.13.0")) }
+                    #[test] fn debian_static() { run(Python::debian()) }
+                }
+            )*
+        }
+    };
+}
+
+exit_tests!(
+    normal => ("", 0, "exit"),
+    sys_exit_3 => ("sys.exit(3)\n", 3, "exit"),
+    os_exit_7 => ("import os\nsys.stdout.flush()\nos._exit(7)\n", 7, "_exit"),
+    uncaught_exception => ("raise ValueError('boom')\n", 1, "exit"),
+    exit_in_atexit => ("import atexit\natexit.register(lambda: print('atexit ran'))\n", 0, "exit"),
+);
+
+// ---------------------------------------------------------------------- exec
+
+fn exec_other(py: &Python) {
+    let t = Tracer::new();
+    let (dir, files) = mods(&t, &["main"]);
+    let code = format!(
+        "{}import os, pyusage_main\nprint('before', flush=True)\nos.execv('/bin/echo', ['echo', 'replaced'])\n",
+        path_line(&dir)
+    );
+    let before = rfc3339_now();
+    let out = py.prog().arg("-c").arg(&code).run_both(&t);
+    out.assert_success();
+    assert_eq!(out.stdout_str(), "before\nreplaced\n");
+    let r = t.record_of(out.pid);
+    py.expect(&out, &before).script(Some("-c")).check(&r);
+    r.assert_ended("exec", None, None);
+    r.assert_unmapped_covers(&files[0]);
+    assert_eq!(t.records().len(), 1, "echo is not Python: one record");
+}
+
+fn exec_python(py: &Python) {
+    let t = Tracer::new();
+    let (dir, files) = mods(&t, &["first", "second"]);
+    let second = format!(
+        "{}import pyusage_second\nprint('second')\n",
+        path_line(&dir)
+    );
+    let code = format!(
+        "{}import os, pyusage_first\nprint('first', flush=True)\nos.execv(sys.executable, [sys.executable, '-c', {second:?}])\n",
+        path_line(&dir)
+    );
+    let before = rfc3339_now();
+    let out = py.prog().arg("-c").arg(&code).run_both(&t);
+    out.assert_success();
+    assert_eq!(out.stdout_str(), "first\nsecond\n");
+    let recs = t.records();
+    assert_eq!(
+        recs.len(),
+        2,
+        "exec of python: two records\n{}",
+        dump(&recs)
+    );
+    let (a, b): (Vec<&Record>, Vec<&Record>) = recs.iter().partition(|r| r.how() == "exec");
+    assert_eq!((a.len(), b.len()), (1, 1), "{}", dump(&recs));
+    let (first, second) = (a[0], b[0]);
+    let e = py.expect(&out, &before).script(Some("-c"));
+    e.check(first);
+    e.check(second);
+    first.assert_ended("exec", None, None);
+    second.assert_ended("exit", Some(0), None);
+    first.assert_unmapped_covers(&files[0]);
+    second.assert_unmapped_covers(&files[1]);
+    assert!(
+        !first.unmapped_covers(&files[1]),
+        "the exec'd program's import is in the first record"
+    );
+    assert!(first.0["end"].as_str() <= second.0["end"].as_str());
+}
+
+#[test]
+fn exec_other_program_3_11() {
+    exec_other(&or_skip!(py311(), "3.11.7 missing"));
+}
+#[test]
+fn exec_other_program_3_13() {
+    exec_other(&or_skip!(Python::pyenv("3.13.0"), "3.13.0 missing"));
+}
+#[test]
+fn exec_other_program_debian_static() {
+    exec_other(&or_skip!(Python::debian(), "debian python missing"));
+}
+#[test]
+fn exec_python_3_11() {
+    exec_python(&or_skip!(py311(), "3.11.7 missing"));
+}
+#[test]
+fn exec_python_3_8() {
+    exec_python(&or_skip!(Python::pyenv("3.8.18"), "3.8.18 missing"));
+}
+#[test]
+fn exec_python_debian_static() {
+    exec_python(&or_skip!(Python::debian(), "debian python missing"));
+}
+
+// ---------------------------------------------------------------------- fork
+
+/// Parent imports `parent`, forks; the child imports `child` (or nothing)
+/// and `_exit`s; the child's pid goes to a file, not to the compared output.
+fn fork_case(py: &Python, child_imports: bool) {
+    let t = Tracer::new();
+    let (dir, files) = mods(&t, &["parent", "child"]);
+    let pidfile = dir.join("child.pid");
+    let child_body = if child_imports {
+        "    import pyusage_child\n"
+    } else {
+        ""
+    };
+    let code = format!(
+        "{}import os, pyusage_parent\n\
+         print('parent', flush=True)\n\
+         pid = os.fork()\n\
+         if pid == 0:\n\
+         {child_body}\
+         \x20   open({:?}, 'w').write(str(os.getpid()))\n\
+         \x20   os._exit(0)\n\
+         _, st = os.waitpid(pid, 0)\n\
+         print('child status', st)\n",
+        path_line(&dir),
+        pidfile.to_str().unwrap()
+    );
+    let before = rfc3339_now();
+    let out = py.prog().arg("-c").arg(&code).run_both(&t);
+    out.assert_success();
+    assert_eq!(out.stdout_str(), "parent\nchild status 0\n");
+    let child_pid: u32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let recs = t.records();
+    let parent = t.record_of(out.pid);
+    let e = py.expect(&out, &before).script(Some("-c"));
+    e.check(&parent);
+    parent.assert_ended("exit", Some(0), None);
+    parent.assert_unmapped_covers(&files[0]);
+    assert!(
+        !parent.unmapped_covers(&files[1]),
+        "the child's import leaked into the parent's record:\n{}",
+        dump(&recs)
+    );
+    if child_imports {
+        assert_eq!(recs.len(), 2, "{}", dump(&recs));
+        let child = t.record_of(child_pid);
+        e.clone().fork_child(child_pid, out.pid).check(&child);
+        child.assert_ended("_exit", Some(0), None);
+        child.assert_unmapped_covers(&files[1]);
+        assert!(
+            !child.unmapped_covers(&files[0]),
+            "the fork child's record must hold only what it imported itself:\n{}",
+            dump(&recs)
+        );
+        assert_eq!(child.forks(), 0);
+    } else {
+        assert_eq!(
+            recs.len(),
+            1,
+            "a fork child that imports nothing leaves no record:\n{}",
+            dump(&recs)
+        );
+        assert_eq!(parent.forks(), 1, "the child is counted in `forks`");
+    }
+}
+
+#[test]
+fn fork_child_imports_3_11() {
+    fork_case(&or_skip!(py311(), "3.11.7 missing"), true);
+}
+#[test]
+fn fork_child_imports_3_12() {
+    fork_case(&or_skip!(Python::pyenv("3.12.1"), "3.12.1 missing"), true);
+}
+#[test]
+fn fork_child_imports_debian_static() {
+    fork_case(&or_skip!(Python::debian(), "debian python missing"), true);
+}
+#[test]
+fn fork_child_imports_nothing_3_11() {
+    fork_case(&or_skip!(py311(), "3.11.7 missing"), false);
+}
+#[test]
+fn fork_child_imports_nothing_3_12() {
+    fork_case(&or_skip!(Python::pyenv("3.12.1"), "3.12.1 missing"), false);
+}
+#[test]
+fn fork_child_imports_nothing_3_8() {
+    fork_case(&or_skip!(Python::pyenv("3.8.18"), "3.8.18 missing"), false);
+}
+
+/// Old interpreters (no audit hook): fork and exit paths behave the same.
+#[test]
+fn fork_old_pythons_identical() {
+    for v in ["2.7.18", "3.6.15", "3.7.16"] {
+        let Some(py) = Python::pyenv(v) else {
+            eprintln!("SKIP: {v} missing");
+            continue;
+        };
+        let t = Tracer::new();
+        let code = "import os, sys, json\n\
+                    sys.stdout.write('parent\\n'); sys.stdout.flush()\n\
+                    pid = os.fork()\n\
+                    if pid == 0:\n    import math, zlib\n    os._exit(3)\n\
+                    _, st = os.waitpid(pid, 0)\n\
+                    print(os.WEXITSTATUS(st))\n";
+        let out = py.prog().arg("-c").arg(code).run_both(&t);
+        out.assert_success();
+        assert_eq!(out.stdout_str(), "parent\n3\n");
+        for r in t.records() {
+            assert_eq!(r.0["python"]["version"], json!(py.version));
+        }
+    }
+}
+
+// ----------------------------------------------------------- multiprocessing
+
+fn multiprocessing_case(py: &Python, method: &str) {
+    let t = Tracer::new();
+    let (dir, files) = mods(&t, &["mpmain", "worker"]);
+    let script = dir.join("mpprog.py");
+    std::fs::write(
+        &script,
+        "import multiprocessing as mp, sys\n\
+         def work(q):\n\
+         \x20   import pyusage_worker\n\
+         \x20   q.put(pyusage_worker.NAME)\n\
+         if __name__ == '__main__':\n\
+         \x20   import pyusage_mpmain\n\
+         \x20   ctx = mp.get_context(sys.argv[1])\n\
+         \x20   q = ctx.Queue()\n\
+         \x20   p = ctx.Process(target=work, args=(q,))\n\
+         \x20   p.start()\n\
+         \x20   got = q.get()\n\
+         \x20   p.join()\n\
+         \x20   print(sys.argv[1], got, p.exitcode)\n",
+    )
+    .unwrap();
+    let before = rfc3339_now();
+    let out = py.prog().arg(&script).arg(method).run_both(&t);
+    out.assert_success();
+    assert_eq!(out.stdout_str(), format!("{method} worker 0\n"));
+    let recs = t.records();
+    let main = t.record_of(out.pid);
+    py.expect(&out, &before)
+        .script(Some(script.to_str().unwrap()))
+        .check(&main);
+    main.assert_ended("exit", Some(0), None);
+    main.assert_unmapped_covers(&files[0]);
+    assert!(!main.unmapped_covers(&files[1]), "{}", dump(&recs));
+
+    let pids: HashSet<u32> = recs.iter().map(|r| r.pid()).collect();
+    assert_eq!(
+        pids.len(),
+        recs.len(),
+        "two records for one pid:\n{}",
+        dump(&recs)
+    );
+    for r in &recs {
+        assert!(
+            matches!(r.how(), "exit" | "_exit") && r.status() == Some(0),
+            "every process here ends cleanly:\n{}",
+            dump(&recs)
+        );
+    }
+    let workers: Vec<&Record> = recs
+        .iter()
+        .filter(|r| r.unmapped_covers(&files[1]))
+        .collect();
+    assert_eq!(
+        workers.len(),
+        1,
+        "one worker imported pyusage_worker:\n{}",
+        dump(&recs)
+    );
+    let w = workers[0];
+    assert_ne!(w.pid(), out.pid);
+    match method {
+        "fork" => {
+            assert_eq!(w.forked_from(), Some(out.pid), "{}", dump(&recs));
+            assert_eq!(w.0["ppid"], json!(out.pid));
+            w.assert_ended("_exit", Some(0), None);
+            assert!(!w.unmapped_covers(&files[0]), "{}", dump(&recs));
+        }
+        "spawn" => {
+            assert_eq!(w.forked_from(), None, "a spawned worker is a new process");
+            assert_eq!(w.0["ppid"], json!(out.pid));
+            assert_eq!(w.0["script"], json!("-c"));
+        }
+        "forkserver" => {
+            let server = w
+                .forked_from()
+                .unwrap_or_else(|| panic!("a forkserver worker is a fork child:\n{}", dump(&recs)));
+            let s = recs
+                .iter()
+                .find(|r| r.pid() == server)
+                .unwrap_or_else(|| panic!("no record of the fork server:\n{}", dump(&recs)));
+            assert_eq!(s.0["ppid"], json!(out.pid));
+            assert_eq!(s.forked_from(), None);
+        }
+        _ => unreachable!(),
+    }
+}
+
+macro_rules! mp_tests {
+    ($($name:ident => ($ver:expr, $method:expr)),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                let py = or_skip!(Python::pyenv($ver), "{} missing", $ver);
+                multiprocessing_case(&py, $method);
+            }
+        )*
+    };
+}
+
+mp_tests!(
+    mp_fork_3_11 => ("3.11.7", "fork"),
+    mp_fork_3_12 => ("3.12.1", "fork"),
+    mp_forkserver_3_11 => ("3.11.7", "forkserver"),
+    mp_forkserver_3_13 => ("3.13.0", "forkserver"),
+    mp_spawn_3_11 => ("3.11.7", "spawn"),
+    mp_spawn_3_13 => ("3.13.0", "spawn"),
+);
+
+// ---------------------------------------------------------------- subprocess
+
+fn subprocess_case(py: &Python) {
+    let t = Tracer::new();
+    let (dir, files) = mods(&t, &["main"]);
+    let code = format!(
+        "{}import subprocess, pyusage_main\n\
+         r = subprocess.run(['true'])\n\
+         print('true ->', r.returncode)\n\
+         r = subprocess.run(['sh', '-c', 'echo from sh; exit 4'], capture_output=True)\n\
+         print(r.returncode, r.stdout)\n\
+         r = subprocess.run(['false'])\n\
+         print('false ->', r.returncode)\n",
+        path_line(&dir)
+    );
+    let before = rfc3339_now();
+    let out = py.prog().arg("-c").arg(&code).run_both(&t);
+    out.assert_success();
+    assert_eq!(out.stdout_str(), "true -> 0\n4 b'from sh\\n'\nfalse -> 1\n");
+    let recs = t.records();
+    assert_eq!(
+        recs.len(),
+        1,
+        "exactly one record, the python's:\n{}",
+        dump(&recs)
+    );
+    let r = t.record_of(out.pid);
+    py.expect(&out, &before).script(Some("-c")).check(&r);
+    r.assert_ended("exit", Some(0), None);
+    r.assert_unmapped_covers(&files[0]);
+    assert!(t.runtime_files().len() <= 1);
+}
+
+#[test]
+fn subprocess_vfork_3_10() {
+    subprocess_case(&or_skip!(Python::pyenv("3.10.13"), "3.10.13 missing"));
+}
+#[test]
+fn subprocess_vfork_3_11() {
+    subprocess_case(&or_skip!(py311(), "3.11.7 missing"));
+}
+#[test]
+fn subprocess_vfork_3_12() {
+    subprocess_case(&or_skip!(Python::pyenv("3.12.1"), "3.12.1 missing"));
+}
+#[test]
+fn subprocess_vfork_3_13() {
+    subprocess_case(&or_skip!(Python::pyenv("3.13.0"), "3.13.0 missing"));
+}
+#[test]
+fn subprocess_vfork_debian_static() {
+    subprocess_case(&or_skip!(Python::debian(), "debian python missing"));
+}
+#[test]
+fn subprocess_fork_exec_3_8() {
+    subprocess_case(&or_skip!(Python::pyenv("3.8.18"), "3.8.18 missing"));
+}
+
+/// A python child of a python: its own record, `ppid` = the parent.
+#[test]
+fn subprocess_python_child() {
+    let py = or_skip!(py311(), "3.11.7 missing");
+    let t = Tracer::new();
+    let (dir, files) = mods(&t, &["main", "kid"]);
+    let kid = format!("{}import pyusage_kid\nprint('kid')\n", path_line(&dir));
+    let code = format!(
+        "{}import subprocess, pyusage_main\n\
+         subprocess.run([sys.executable, '-c', {kid:?}], check=True)\n\
+         print('done')\n",
+        path_line(&dir)
+    );
+    let out = py.prog().arg("-c").arg(&code).run_both(&t);
+    out.assert_success();
+    let recs = t.records();
+    assert_eq!(recs.len(), 2, "{}", dump(&recs));
+    let main = t.record_of(out.pid);
+    let kid = recs.iter().find(|r| r.pid() != out.pid).unwrap();
+    main.assert_unmapped_covers(&files[0]);
+    assert!(!main.unmapped_covers(&files[1]));
+    kid.assert_unmapped_covers(&files[1]);
+    assert!(!kid.unmapped_covers(&files[0]));
+    assert_eq!(kid.0["ppid"], json!(out.pid));
+    assert_eq!(kid.forked_from(), None);
+    kid.assert_ended("exit", Some(0), None);
+}
+
+// ------------------------------------------------- deaths, finished by sweep
+
+const SLEEPER: &str = "import os, sys, signal, time\n\
+    signal.signal(signal.SIGINT, signal.default_int_handler)\n\
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)\n\
+    import pyusage_main\n\
+    print('ready', flush=True)\n\
+    time.sleep(600)\n";
+
+/// Start the sleeper, wait for "ready", send `sig`, collect the outcome.
+fn kill_run(prog: &Prog, t: Option<&Tracer>, sig: i32) -> Outcome {
+    let mut run = match t {
+        Some(t) => prog.spawn_traced(t),
+        None => prog.spawn_plain(),
+    };
+    run.wait_for_line("ready");
+    run.kill(sig);
+    run.finish()
+}
+
+/// The process died without shipping; the sweep ships its raw record once.
+fn swept_death(py: &Python, sig: i32) {
+    let t = Tracer::new();
+    let (dir, files) = mods(&t, &["main"]);
+    let code = format!("{}{SLEEPER}", path_line(&dir));
+    let prog = py.prog().arg("-c").arg(&code);
+    let plain = kill_run(&prog, None, sig);
+    let before = rfc3339_now();
+    let out = kill_run(&prog, Some(&t), sig);
+    out.assert_same_as(&plain, &format!("signal {sig}"));
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(out.status.signal(), Some(sig), "{out:?}");
+    settle_and_sweep(py, &t, &out, &before, sig, &files[0]);
+}
+
+fn settle_and_sweep(py: &Python, t: &Tracer, out: &Outcome, before: &str, sig: i32, file: &Path) {
+    if sig == libc::SIGINT && !t.spool_files().is_empty() {
+        // Python handles SIGINT (KeyboardInterrupt), finalises, then kills
+        // itself with SIGINT: a tracer may ship during that itself, but only
+        // as a signal death.
+        let r = t.record_of(out.pid);
+        assert_eq!((r.how(), r.signal()), ("signal", Some(sig as i64)), "{r:?}");
+    } else {
+        assert!(
+            t.spool_files().is_empty(),
+            "a process killed by signal {sig} cannot ship its own record, yet: {:?}",
+            t.spool_files()
+        );
+        assert!(
+            !t.runtime_files().is_empty(),
+            "the raw record must stay in the runtime dir after signal {sig}"
+        );
+        t.sweep();
+    }
+    let r = t.record_of(out.pid);
+    py.expect(out, before).swept().script(Some("-c")).check(&r);
+    match r.how() {
+        "vanished" => assert_eq!(r.signal(), None, "{r:?}"),
+        "signal" => assert_eq!(r.signal(), Some(sig as i64), "{r:?}"),
+        other => r.fail(&format!("ended.how {other:?}: want vanished or signal")),
+    }
+    assert_eq!(r.status(), None, "{r:?}");
+    r.assert_unmapped_covers(file);
+    // A second sweep ships nothing again.
+    let spool = t.spool_files();
+    t.sweep();
+    assert_eq!(t.spool_files(), spool, "the second sweep shipped again");
+    assert_eq!(t.records().len(), 1);
+}
+
+#[test]
+fn sigterm_3_11() {
+    swept_death(&or_skip!(py311(), "3.11.7 missing"), libc::SIGTERM);
+}
+#[test]
+fn sigterm_debian_static() {
+    swept_death(
+        &or_skip!(Python::debian(), "debian python missing"),
+        libc::SIGTERM,
+    );
+}
+#[test]
+fn sigint_3_11() {
+    swept_death(&or_skip!(py311(), "3.11.7 missing"), libc::SIGINT);
+}
+#[test]
+fn sigint_3_13() {
+    swept_death(
+        &or_skip!(Python::pyenv("3.13.0"), "3.13.0 missing"),
+        libc::SIGINT,
+    );
+}
+#[test]
+fn sigkill_3_11() {
+    swept_death(&or_skip!(py311(), "3.11.7 missing"), libc::SIGKILL);
+}
+#[test]
+fn sigkill_3_8() {
+    swept_death(
+        &or_skip!(Python::pyenv("3.8.18"), "3.8.18 missing"),
+        libc::SIGKILL,
+    );
+}
+
+fn abort_case(py: &Python) {
+    let t = Tracer::new();
+    let (dir, files) = mods(&t, &["main"]);
+    let code = format!(
+        "{}import os, resource\n\
+         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))\n\
+         import pyusage_main\n\
+         print('aborting', flush=True)\n\
+         os.abort()\n",
+        path_line(&dir)
+    );
+    let prog = py.prog().arg("-c").arg(&code).cwd(&dir);
+    let before = rfc3339_now();
+    let out = prog.run_both(&t);
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(out.status.signal(), Some(libc::SIGABRT), "{out:?}");
+    settle_and_sweep(py, &t, &out, &before, libc::SIGABRT, &files[0]);
+}
+
+#[test]
+fn abort_3_11() {
+    abort_case(&or_skip!(py311(), "3.11.7 missing"));
+}
+#[test]
+fn abort_debian_static() {
+    abort_case(&or_skip!(Python::debian(), "debian python missing"));
+}
+
+/// The sweep leaves a live process's raw record alone; that process then
+/// ships its own record, and a later sweep does not ship it again.
+#[test]
+fn sweep_spares_live_process() {
+    let py = or_skip!(py311(), "3.11.7 missing");
+    let t = Tracer::new();
+    let (dir, files) = mods(&t, &["main"]);
+    let go = dir.join("go");
+    let code = format!(
+        "{}import os, time, pyusage_main\n\
+         print('ready', flush=True)\n\
+         while not os.path.exists({:?}):\n    time.sleep(0.01)\n\
+         print('done')\n",
+        path_line(&dir),
+        go.to_str().unwrap()
+    );
+    let prog = py.prog().arg("-c").arg(&code);
+    std::fs::write(&go, "").unwrap();
+    let plain = prog.run_plain();
+    std::fs::remove_file(&go).unwrap();
+
+    let before = rfc3339_now();
+    let mut run = prog.spawn_traced(&t);
+    run.wait_for_line("ready");
+    let raw_before: Vec<(PathBuf, Vec<u8>)> = t
+        .runtime_files()
+        .into_iter()
+        .map(|p| {
+            let b = std::fs::read(&p).unwrap();
+            (p, b)
+        })
+        .collect();
+    assert!(
+        !raw_before.is_empty(),
+        "no raw record while the process runs"
+    );
+    t.sweep();
+    assert!(
+        t.spool_files().is_empty(),
+        "the sweep shipped a live process's record: {:?}",
+        t.spool_files()
+    );
+    for (p, b) in &raw_before {
+        let now = std::fs::read(p).unwrap_or_else(|e| {
+            panic!("the sweep removed the live raw record {}: {e}", p.display())
+        });
+        assert!(
+            now == *b,
+            "the sweep changed the live raw record {}",
+            p.display()
+        );
+    }
+    std::fs::write(&go, "").unwrap();
+    let out = run.finish();
+    out.assert_same_as(&plain, "sleeping python");
+    let r = t.record_of(out.pid);
+    py.expect(&out, &before).script(Some("-c")).check(&r);
+    r.assert_ended("exit", Some(0), None);
+    r.assert_unmapped_covers(&files[0]);
+    t.sweep();
+    assert_eq!(t.records().len(), 1, "{}", dump(&t.records()));
+}

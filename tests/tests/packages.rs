@@ -1,0 +1,257 @@
+//! With a package map of the shared virtualenv (`tests/fixtures/venv.sh`,
+//! `pyusage map build`), imports resolve to distributions with their
+//! metadata name and version, and the standard library never shows up.
+//!
+//! Skipped (with a message) when the virtualenv cannot be built; failing
+//! when the map cannot be built from it.
+
+use pyusage_tests::fixtures::{venv_map, venv_python};
+use pyusage_tests::python::Python;
+use pyusage_tests::{dump, or_skip, rfc3339_now, Record, Tracer};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+/// The venv's interpreter and a tracer with its map, or `None` (skip).
+fn setup() -> Option<(Python, Tracer)> {
+    let py = match venv_python() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("SKIP: the test virtualenv is unavailable: {e}");
+            return None;
+        }
+    };
+    let map = venv_map().expect("venv exists, so the map is built");
+    let py = Python::at(&py)?;
+    Some((py, Tracer::new().with_map(&map)))
+}
+
+/// Distribution (metadata name -> version) of each import distribution
+/// name, as the venv's own importlib.metadata reports them.
+fn metadata(py: &Python, dists: &[&str]) -> BTreeMap<String, String> {
+    let code = format!(
+        "import importlib.metadata as m\n\
+         for d in {dists:?}:\n    md = m.metadata(d)\n    print(md['Name'] + '\\t' + md['Version'])\n"
+    );
+    let out = py.prog().arg("-c").arg(code).run_plain();
+    out.assert_success();
+    out.stdout_str()
+        .lines()
+        .map(|l| {
+            let (n, v) = l.split_once('\t').unwrap();
+            (n.to_owned(), v.to_owned())
+        })
+        .collect()
+}
+
+/// Metadata names of every distribution installed in the venv.
+fn installed(py: &Python) -> BTreeSet<String> {
+    let out = py
+        .prog()
+        .args([
+            "-c",
+            "import importlib.metadata as m\nfor d in m.distributions(): print(d.metadata['Name'])",
+        ])
+        .run_plain();
+    out.assert_success();
+    out.stdout_str().lines().map(str::to_owned).collect()
+}
+
+fn site_packages(py: &Python) -> PathBuf {
+    PathBuf::from(&py.prefix).join(format!(
+        "lib/python{}.{}/site-packages",
+        py.major_minor.0, py.major_minor.1
+    ))
+}
+
+/// Nothing of the stdlib (nor anything mapped) in `unmapped`, no stdlib
+/// names in `packages`, every package installed, one entry per distribution.
+fn assert_clean(py: &Python, r: &Record, installed: &BTreeSet<String>) {
+    r.assert_unmapped_avoids(&py.stdlib());
+    r.assert_unmapped_avoids(&site_packages(py));
+    let names: Vec<String> = r.packages().into_iter().map(|p| p.0).collect();
+    let unique: BTreeSet<&String> = names.iter().collect();
+    assert_eq!(
+        unique.len(),
+        names.len(),
+        "duplicate package entries: {r:?}"
+    );
+    for n in &names {
+        assert!(
+            installed.contains(n),
+            "package {n:?} is not a distribution of the venv (stdlib?): {r:?}"
+        );
+    }
+}
+
+fn assert_has(r: &Record, expected: &BTreeMap<String, String>) {
+    for (name, version) in expected {
+        let p = r
+            .package(name)
+            .unwrap_or_else(|| r.fail(&format!("no package {name:?} in the record")));
+        assert_eq!(p.1.as_deref(), Some(version.as_str()), "{name}: {r:?}");
+    }
+}
+
+#[test]
+fn imports_resolve_to_distributions() {
+    let (py, t) = or_skip!(setup(), "no venv");
+    let expected = metadata(
+        &py,
+        &[
+            "numpy",
+            "scipy",
+            "pandas",
+            "scikit-learn",
+            "PyYAML",
+            "pillow",
+            "six",
+            "pyusage-editable-demo",
+        ],
+    );
+    assert_eq!(expected.len(), 8);
+    let code = "import numpy, scipy.linalg, pandas, sklearn, yaml, PIL.Image, six\n\
+                import pyusage_editable_demo\n\
+                print(numpy.__name__, sklearn.__name__, yaml.__name__, PIL.Image.__name__)\n";
+    let before = rfc3339_now();
+    let out = py.prog().arg("-c").arg(code).run_both(&t);
+    out.assert_success();
+    let r = t.record_of(out.pid);
+    py.expect(&out, &before).script(Some("-c")).check(&r);
+    r.assert_ended("exit", Some(0), None);
+    assert_has(&r, &expected);
+    assert_clean(&py, &r, &installed(&py));
+    assert!(
+        r.unmapped().is_empty(),
+        "every module here is stdlib or installed, yet unmapped: {r:?}"
+    );
+    let via = |n: &str| r.package(n).unwrap().2;
+    assert_eq!(via("six"), "import", "six is one .py file");
+    assert_eq!(via("pyusage-editable-demo"), "import");
+    assert_ne!(via("numpy"), "import", "numpy loads extension modules");
+    let edit = &r.0["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "pyusage-editable-demo")
+        .unwrap()["version"];
+    assert_eq!(*edit, Value::from("0.3.1"));
+}
+
+/// `-I`, `-E` and `-S` (site-packages added by hand) resolve the same.
+#[test]
+fn flags_resolve_too() {
+    let (py, t) = or_skip!(setup(), "no venv");
+    let expected = metadata(&py, &["six", "PyYAML"]);
+    let sp = site_packages(&py);
+    let add_sp = format!("import sys\nsys.path.append({:?})\n", sp.to_str().unwrap());
+    let all = installed(&py);
+    for (flags, prelude) in [
+        (vec!["-I"], String::new()),
+        (vec!["-E"], String::new()),
+        (vec!["-S"], add_sp.clone()),
+        (vec!["-I", "-S"], add_sp),
+    ] {
+        let code = format!("{prelude}import six, yaml\nprint(six.PY3)\n");
+        let out = py.prog().args(&flags).arg("-c").arg(code).run_both(&t);
+        out.assert_success();
+        let r = t.record_of(out.pid);
+        assert_has(&r, &expected);
+        assert_clean(&py, &r, &all);
+        assert!(r.unmapped().is_empty(), "{flags:?}: {r:?}");
+        for f in t.spool_files() {
+            std::fs::remove_file(f).unwrap();
+        }
+    }
+}
+
+/// The stdlib alone: no packages, nothing unmapped (with the base
+/// interpreter too, whose stdlib is outside the venv).
+#[test]
+fn stdlib_is_never_a_package() {
+    let (py, t) = or_skip!(setup(), "no venv");
+    let code =
+        "import json, csv, decimal, email.parser, sqlite3, xml.dom.minidom, asyncio\nprint('ok')\n";
+    for p in [py.clone()]
+        .into_iter()
+        .chain(Python::pyenv("3.11.7"))
+        .collect::<Vec<_>>()
+    {
+        let out = p.prog().arg("-c").arg(code).run_both(&t);
+        out.assert_success();
+        let recs = t.records();
+        let r = recs
+            .iter()
+            .find(|r| r.pid() == out.pid)
+            .unwrap_or_else(|| panic!("no record for {}:\n{}", p.path.display(), dump(&recs)));
+        assert!(r.packages().is_empty(), "{r:?}");
+        assert!(r.unmapped().is_empty(), "{r:?}");
+    }
+}
+
+/// A fork child with its own new import: its record lists only that
+/// distribution, the parent's only its own.
+#[test]
+fn fork_child_packages_are_its_own() {
+    let (py, t) = or_skip!(setup(), "no venv");
+    let dir = t.scratch("work");
+    let pidfile = dir.join("child.pid");
+    let code = format!(
+        "import os, six\n\
+         pid = os.fork()\n\
+         if pid == 0:\n\
+         \x20   import yaml\n\
+         \x20   open({:?}, 'w').write(str(os.getpid()))\n\
+         \x20   os._exit(0)\n\
+         os.waitpid(pid, 0)\n\
+         print('done')\n",
+        pidfile.to_str().unwrap()
+    );
+    let out = py.prog().arg("-c").arg(code).run_both(&t);
+    out.assert_success();
+    let child_pid: u32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let parent = t.record_of(out.pid);
+    let child = t.record_of(child_pid);
+    let names =
+        |r: &Record| -> BTreeSet<String> { r.packages().into_iter().map(|p| p.0).collect() };
+    let six = metadata(&py, &["six"]);
+    let yaml = metadata(&py, &["PyYAML"]);
+    assert_has(&parent, &six);
+    assert_has(&child, &yaml);
+    assert_eq!(
+        names(&parent),
+        six.keys().cloned().collect(),
+        "parent: {parent:?}"
+    );
+    assert_eq!(
+        names(&child),
+        yaml.keys().cloned().collect(),
+        "child: {child:?}"
+    );
+    assert_eq!(child.forked_from(), Some(out.pid));
+}
+
+/// A killed process's raw record, swept with the map, resolves too.
+#[test]
+fn swept_record_resolves_with_map() {
+    let (py, t) = or_skip!(setup(), "no venv");
+    let code = "import six, yaml\nprint('ready', flush=True)\nimport time\ntime.sleep(600)\n";
+    let before = rfc3339_now();
+    let mut run = py.prog().arg("-c").arg(code).spawn_traced(&t);
+    run.wait_for_line("ready");
+    run.kill(libc::SIGKILL);
+    let out = run.finish();
+    assert!(t.spool_files().is_empty());
+    t.sweep();
+    let r = t.record_of(out.pid);
+    py.expect(&out, &before)
+        .swept()
+        .script(Some("-c"))
+        .check(&r);
+    assert_has(&r, &metadata(&py, &["six", "PyYAML"]));
+    assert!(r.unmapped().is_empty(), "{r:?}");
+}
