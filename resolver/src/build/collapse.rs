@@ -57,12 +57,18 @@ fn dir_key(d: &[u8]) -> Vec<u8> {
 
 /// Computes the keys for `founds` (ids are indices) given the site
 /// directories and standard-library directories (all normalised).
-pub(crate) fn compute(founds: &[Found], sites: &[Vec<u8>], stdlib: &[Vec<u8>]) -> Keys {
+pub(crate) fn compute(
+    founds: &[Found],
+    sites: &[Vec<u8>],
+    stdlib: &[Vec<u8>],
+    barriers: &[Vec<u8>],
+) -> Keys {
     let mut out = Keys::default();
     let mut sites_by_len: Vec<&[u8]> = sites.iter().map(|s| &s[..]).collect();
     sites_by_len.sort_by_key(|s| std::cmp::Reverse(s.len()));
     let in_stdlib = |p: &[u8]| {
-        stdlib.iter().any(|d| paths::is_within(p, d)) && !sites.iter().any(|s| paths::is_within(p, s))
+        stdlib.iter().any(|d| paths::is_within(p, d))
+            && !sites.iter().chain(barriers).any(|s| paths::is_within(p, s))
     };
     let floor_of = |p: &[u8]| sites_by_len.iter().find(|s| paths::is_below(p, s)).map(|s| s.len());
     let mut protected: HashSet<&[u8]> = HashSet::new();
@@ -187,7 +193,7 @@ pub(crate) fn compute(founds: &[Found], sites: &[Vec<u8>], stdlib: &[Vec<u8>]) -
     for d in stdlib {
         keys.insert(dir_key(d), TARGET_STDLIB);
     }
-    for s in sites {
+    for s in sites.iter().chain(barriers) {
         if stdlib.iter().any(|d| paths::is_below(s, d)) {
             keys.insert(dir_key(s), TARGET_NONE);
         }

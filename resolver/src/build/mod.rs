@@ -30,7 +30,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use crate::{DistFields, MapWriter, WriteError, MAX_MAP_BYTES};
+use crate::{MapWriter, WriteError, MAX_MAP_BYTES};
 
 pub use collapse::Conflict;
 pub use interp::{query as query_interpreter, InterpreterInfo};
@@ -218,18 +218,29 @@ pub fn build(opts: &BuildOptions, progress: &dyn Progress) -> Result<BuildReport
         .collect();
     scanned.extend(site_out);
 
-    // Merge: one distribution per (name, version, env, installer).
-    let mut by_fields: HashMap<DistFields, model::Found> = HashMap::new();
+    // Merge: one distribution per (env, normalised name, version); an
+    // editable install's dist-info and the egg-info left in its source tree
+    // are one distribution, and the installer that says more wins.
+    let mut by_fields: HashMap<(Vec<u8>, String, Vec<u8>), model::Found> = HashMap::new();
     for s in scanned {
         plan.warnings.extend(s.warnings);
         if let Some(f) = s.found {
-            match by_fields.get_mut(&f.fields) {
+            let key = (
+                f.fields.env.clone(),
+                crate::diff::normalize_name(&String::from_utf8_lossy(&f.fields.name)),
+                f.fields.version.clone(),
+            );
+            match by_fields.get_mut(&key) {
                 Some(existing) => {
+                    let weak = |i: &[u8]| i == b"setuptools" || i == b"unknown";
+                    if weak(&existing.fields.installer) && !weak(&f.fields.installer) {
+                        existing.fields = f.fields;
+                    }
                     existing.files.extend(f.files);
                     existing.dirs.extend(f.dirs);
                 }
                 None => {
-                    by_fields.insert(f.fields.clone(), f);
+                    by_fields.insert(key, f);
                 }
             }
         }
@@ -238,7 +249,7 @@ pub fn build(opts: &BuildOptions, progress: &dyn Progress) -> Result<BuildReport
     founds.sort_by(|a, b| a.fields.cmp(&b.fields));
 
     let site_dirs: Vec<Vec<u8>> = plan.sites.iter().map(|s| s.dir.clone()).collect();
-    let keys = collapse::compute(&founds, &site_dirs, &plan.stdlib);
+    let keys = collapse::compute(&founds, &site_dirs, &plan.stdlib, &plan.barriers);
 
     let mut w = MapWriter::new();
     for f in &founds {

@@ -17,6 +17,9 @@ pub(crate) struct Plan {
     /// (prefix, env) of conda environments.
     pub conda: Vec<(Vec<u8>, Vec<u8>)>,
     pub stdlib: Vec<Vec<u8>>,
+    /// `site-packages` / `dist-packages` inside a standard library that are
+    /// not scanned: they belong to nothing rather than to the stdlib.
+    pub barriers: Vec<Vec<u8>>,
     /// (from, to): a key below `from` is also stored below `to`.
     pub aliases: Vec<(Vec<u8>, Vec<u8>)>,
     pub map_roots: Vec<(Vec<u8>, Vec<u8>)>,
@@ -288,6 +291,14 @@ pub(crate) fn plan(opts: &BuildOptions) -> Plan {
     }
     plan.stdlib.sort();
     plan.stdlib.dedup();
+    for d in plan.stdlib.clone() {
+        for sub in [&b"site-packages"[..], b"dist-packages"] {
+            let b = paths::join(&d, sub);
+            if paths::path(&b).is_dir() {
+                plan.barriers.push(b);
+            }
+        }
+    }
     // Canonical forms of the standard library too.
     for d in plan.stdlib.clone() {
         if let Ok(c) = fs::canonicalize(paths::path(&d)) {
