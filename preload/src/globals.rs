@@ -11,7 +11,7 @@ use crate::sys::CPath;
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, Ordering};
 use pyusage_record::config::Config;
-use pyusage_resolver::PackageMap;
+use pyusage_map_reader::PackageMap;
 
 /// Set once the constructor decided to trace this process.
 pub static ACTIVE: AtomicBool = AtomicBool::new(false);

@@ -2,7 +2,7 @@
 
 use crate::sys::{self, CPath};
 use pyusage_record::config::{Config, InlinePath, SYSTEM_CONFIG_PATH};
-use pyusage_resolver::{PackageMap, MAX_MAP_BYTES};
+use pyusage_map_reader::{PackageMap, MAX_MAP_BYTES};
 
 /// Reads the environment block the constructor was given.
 pub struct Env(pub *const *const libc::c_char);

@@ -13,7 +13,7 @@ use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU8, Ordering};
 use pyusage_record::json::Out;
 use pyusage_record::raw::{self, tag, Ending, Identity, Via, Writer};
 use pyusage_record::render::{render, Overrides};
-use pyusage_resolver::Lookup;
+use pyusage_map_reader::Lookup;
 
 const NONE: u8 = 0;
 const CREATING: u8 = 1;

@@ -109,7 +109,7 @@ impl<'a> Out<'a> {
     }
 }
 
-#[cfg(all(test, feature = "std"))]
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -9,11 +9,12 @@
 //! - [`render`]: turning a raw record into the shipped JSON object, used both by a
 //!   process that ends normally and by `pyusage sweep` for one that vanished;
 //! - [`config`]: the system configuration file, parsed without allocation;
-//! - [`job`]: scheduler and MPI context taken from the environment;
-//! - [`shipped`] (with `std`): the shipped JSON record as typed data, for readers.
+//! - [`job`]: scheduler and MPI context taken from the environment.
 //!
-//! Nothing in the `no_std` part allocates, panics on input, or blocks.
-#![cfg_attr(not(feature = "std"), no_std)]
+//! The crate is `no_std` and has no features: nothing in it allocates, panics
+//! on input, or blocks. The shipped record as typed (serde) data, for the
+//! tools that read spools, is `pyusage_tools::shipped`.
+#![cfg_attr(not(test), no_std)]
 #![deny(missing_docs)]
 
 pub mod config;
@@ -21,8 +22,6 @@ pub mod job;
 pub mod json;
 pub mod raw;
 pub mod render;
-#[cfg(feature = "std")]
-pub mod shipped;
 pub mod time;
 
 /// Version of the shipped JSON record (`schema` field).

@@ -7,7 +7,7 @@
 
 use crate::json::Out;
 use crate::raw::{self, tag, Ending, RawRecord, Via};
-use pyusage_resolver::{Lookup, PackageMap};
+use pyusage_map_reader::{Lookup, PackageMap};
 
 /// What the finisher knows better than the record.
 #[derive(Clone, Copy, Debug, Default)]
@@ -255,7 +255,7 @@ fn render_fraction(ppm: u32, out: &mut Out<'_>) {
     out.raw(&frac[..keep]);
 }
 
-#[cfg(all(test, feature = "std"))]
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::raw::{Identity, Writer};

@@ -58,8 +58,10 @@
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
 
-pub mod format;
-mod reader;
+// The format and the reader live in their own feature-less crate so that the
+// preloaded library can link them without ever inheriting `std` from the
+// builder's features (Cargo unifies features across a workspace build).
+pub use pyusage_map_reader::format;
 #[cfg(feature = "std")]
 mod writer;
 
@@ -68,7 +70,7 @@ pub mod build;
 #[cfg(feature = "build")]
 pub mod diff;
 
-pub use format::MAX_MAP_BYTES;
-pub use reader::{Dist, Entry, Lookup, MapError, PackageMap, Root, Target, MAX_DEPTH};
+pub use pyusage_map_reader::MAX_MAP_BYTES;
+pub use pyusage_map_reader::{Dist, Entry, Lookup, MapError, PackageMap, Root, Target, MAX_DEPTH};
 #[cfg(feature = "std")]
 pub use writer::{DistFields, MapWriter, WriteError};

@@ -1,1 +1,55 @@
-fn main() {}
+//! `pyusage`: the on-demand side of pyusage.
+//!
+//! The tracer (`libpyusage.so`) runs in every process; this command does
+//! everything else, when asked:
+//!
+//! - `run`: run a command under the tracer, as a user under the module would;
+//! - `sweep`: ship the records that killed processes left on tmpfs;
+//! - `map`: build, query, inspect and compare package maps;
+//! - `config`: show and check the configuration the tracer would use.
+
+mod config;
+mod map_cmd;
+mod run;
+mod spool;
+mod sweep;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Which Python packages do users really run? Tools around the pyusage tracer.
+#[derive(Parser)]
+#[command(name = "pyusage", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a command under the tracer (sets LD_PRELOAD and the tracer's settings).
+    Run(run::RunArgs),
+    /// Ship records left on tmpfs by processes that are gone (killed, OOM, walltime).
+    Sweep(sweep::SweepArgs),
+    /// Build, query and compare package maps (path -> distribution and version).
+    Map(map_cmd::MapArgs),
+    /// Show or check the configuration the tracer would use.
+    Config(config::ConfigArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(args) => run::run(args),
+        Command::Sweep(args) => sweep::run(args),
+        Command::Map(args) => map_cmd::run(args),
+        Command::Config(args) => config::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("pyusage: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -26,8 +26,9 @@ pub const TARGET_STDLIB: u32 = 0xFFFF_FFFE;
 /// `site-packages` inside the standard library). The prefix search stops there.
 pub const TARGET_NONE: u32 = 0xFFFF_FFFF;
 
-/// Byte offsets of the header fields.
-pub(crate) mod off {
+/// Byte offsets of the header fields (shared with the writer in `pyusage-resolver`).
+#[allow(missing_docs)] // field names say it all; see the table above
+pub mod off {
     pub const MAGIC: usize = 0;
     pub const VERSION: usize = 8;
     pub const HEADER_LEN: usize = 12;
@@ -92,7 +93,7 @@ pub fn checksum(bytes: &[u8]) -> u64 {
 
 /// Reads a little-endian `u32` at `at`; `None` when out of bounds.
 #[inline]
-pub(crate) fn rd32(bytes: &[u8], at: usize) -> Option<u32> {
+pub fn rd32(bytes: &[u8], at: usize) -> Option<u32> {
     let end = at.checked_add(4)?;
     let s = bytes.get(at..end)?;
     Some(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
@@ -100,7 +101,7 @@ pub(crate) fn rd32(bytes: &[u8], at: usize) -> Option<u32> {
 
 /// Reads a little-endian `u64` at `at`; `None` when out of bounds.
 #[inline]
-pub(crate) fn rd64(bytes: &[u8], at: usize) -> Option<u64> {
+pub fn rd64(bytes: &[u8], at: usize) -> Option<u64> {
     let end = at.checked_add(8)?;
     let s = bytes.get(at..end)?;
     let mut a = [0u8; 8];

@@ -74,8 +74,7 @@ impl fmt::Display for MapError {
     }
 }
 
-#[cfg(feature = "std")]
-impl std::error::Error for MapError {}
+impl core::error::Error for MapError {}
 
 /// One distribution of the map.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

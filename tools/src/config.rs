@@ -1,0 +1,164 @@
+//! The configuration as the tracer sees it, for the tools.
+//!
+//! The tools apply the file with the very parser the tracer uses
+//! ([`pyusage_record::config`]), so they agree on every value; `config check`
+//! additionally parses it as full TOML to point at mistakes.
+
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+use pyusage_record::config::{Config, SYSTEM_CONFIG_PATH};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Options shared by commands that need the tracer's settings.
+#[derive(Args, Clone, Debug, Default)]
+pub struct Settings {
+    /// Configuration file (default: $PYUSAGE_CONFIG, else the system file).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Spool directory for shipped records (overrides `spool`).
+    #[arg(long, value_name = "DIR")]
+    pub spool: Option<PathBuf>,
+    /// Node-local directory of raw records (overrides `runtime_dir`).
+    #[arg(long, value_name = "DIR")]
+    pub runtime_dir: Option<PathBuf>,
+    /// Package map (overrides `map`).
+    #[arg(long, value_name = "FILE")]
+    pub map: Option<PathBuf>,
+}
+
+/// The effective configuration.
+pub struct Effective {
+    /// Settings after file and overrides.
+    pub config: Config,
+    /// The file they came from, if any.
+    pub source: Option<PathBuf>,
+    /// Spool directory.
+    pub spool: PathBuf,
+    /// Runtime directory.
+    pub runtime_dir: PathBuf,
+    /// Package map.
+    pub map: PathBuf,
+}
+
+fn path_of(b: &[u8]) -> PathBuf {
+    use std::os::unix::ffi::OsStrExt;
+    PathBuf::from(std::ffi::OsStr::from_bytes(b))
+}
+
+impl Settings {
+    /// The configuration file in force, if one exists.
+    pub fn config_file(&self) -> Option<PathBuf> {
+        self.config
+            .clone()
+            .or_else(|| std::env::var_os("PYUSAGE_CONFIG").filter(|v| !v.is_empty()).map(PathBuf::from))
+            .or_else(|| Path::new(SYSTEM_CONFIG_PATH).exists().then(|| PathBuf::from(SYSTEM_CONFIG_PATH)))
+    }
+
+    /// Loads the file (the tracer's parser) and applies command-line overrides.
+    pub fn load(&self) -> Result<Effective> {
+        let mut config = Config::default();
+        let source = self.config_file();
+        if let Some(file) = &source {
+            let text = std::fs::read(file).with_context(|| format!("cannot read config {}", file.display()))?;
+            config.apply(&text, file == Path::new(SYSTEM_CONFIG_PATH));
+            if config.errors > 0 {
+                eprintln!(
+                    "pyusage: warning: {}: line {} (and {} more) not understood; run `pyusage config check`",
+                    file.display(),
+                    config.first_error_line,
+                    config.errors - 1
+                );
+            }
+        }
+        Ok(Effective {
+            spool: self.spool.clone().unwrap_or_else(|| path_of(config.spool.as_bytes())),
+            runtime_dir: self.runtime_dir.clone().unwrap_or_else(|| path_of(config.runtime_dir.as_bytes())),
+            map: self.map.clone().unwrap_or_else(|| path_of(config.map.as_bytes())),
+            config,
+            source,
+        })
+    }
+}
+
+#[derive(Args)]
+pub struct ConfigArgs {
+    #[command(subcommand)]
+    command: ConfigCommand,
+    #[command(flatten)]
+    settings: Settings,
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print the settings the tracer would use.
+    Show,
+    /// Check the file: TOML syntax, known keys, value types and ranges.
+    Check,
+}
+
+pub fn run(args: ConfigArgs) -> Result<ExitCode> {
+    match args.command {
+        ConfigCommand::Show => {
+            let e = args.settings.load()?;
+            let c = &e.config;
+            match &e.source {
+                Some(f) => println!("# from {}", f.display()),
+                None => println!("# no configuration file: built-in defaults"),
+            }
+            println!("enabled = {}", c.enabled);
+            println!("spool = {:?}", e.spool.display().to_string());
+            println!("runtime_dir = {:?}", e.runtime_dir.display().to_string());
+            println!("map = {:?}", e.map.display().to_string());
+            println!("sample = {}", f64::from(c.sample_ppm) / 1e6);
+            println!("record_bytes = {}", c.record_bytes);
+            println!("all_ranks = {}", c.all_ranks);
+            println!("allow_opt_out = {}", c.allow_opt_out);
+            println!("allow_user_config = {}", c.allow_user_config);
+            Ok(ExitCode::SUCCESS)
+        }
+        ConfigCommand::Check => {
+            let Some(file) = args.settings.config_file() else {
+                println!("no configuration file; the tracer uses built-in defaults");
+                return Ok(ExitCode::SUCCESS);
+            };
+            let problems = check(&file)?;
+            for p in &problems {
+                eprintln!("{}: {p}", file.display());
+            }
+            if problems.is_empty() {
+                println!("{}: ok", file.display());
+                Ok(ExitCode::SUCCESS)
+            } else {
+                Ok(ExitCode::from(1))
+            }
+        }
+    }
+}
+
+/// Every problem found in a configuration file.
+pub fn check(file: &Path) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let table: toml::Table = match text.parse() {
+        Ok(t) => t,
+        Err(e) => return Ok(vec![format!("not valid TOML: {e}")]),
+    };
+    let mut problems = Vec::new();
+    for (key, value) in &table {
+        if value.is_table() {
+            continue; // [map] and future tables belong to the tools
+        }
+        if !pyusage_record::config::KEYS.contains(&key.as_str()) {
+            problems.push(format!("unknown key `{key}`"));
+        }
+    }
+    let mut parsed = Config::default();
+    parsed.apply(text.as_bytes(), true);
+    if parsed.errors > 0 {
+        problems.push(format!(
+            "{} line(s) the tracer cannot use (first: line {}): check types (strings quoted, sample 0.0-1.0, record_bytes 4096-16777216)",
+            parsed.errors, parsed.first_error_line
+        ));
+    }
+    Ok(problems)
+}

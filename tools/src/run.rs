@@ -1,0 +1,70 @@
+//! `pyusage run`: run a command under the tracer.
+
+use crate::config::Settings;
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    settings: Settings,
+    /// The tracer library (default: libpyusage.so next to this program, or in ../lib/pyusage/).
+    #[arg(long, value_name = "FILE", env = "PYUSAGE_LIB")]
+    lib: Option<PathBuf>,
+    /// The command and its arguments.
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "CMD")]
+    command: Vec<std::ffi::OsString>,
+}
+
+/// Where the tracer library is installed relative to this program.
+pub fn find_library(explicit: Option<PathBuf>) -> Result<PathBuf> {
+    if let Some(lib) = explicit {
+        return Ok(std::fs::canonicalize(&lib).with_context(|| format!("tracer library {}", lib.display()))?);
+    }
+    let exe = std::env::current_exe().context("cannot locate the pyusage program")?;
+    let dir = exe.parent().map(PathBuf::from).unwrap_or_default();
+    for candidate in [dir.join("libpyusage.so"), dir.join("../lib/pyusage/libpyusage.so"), dir.join("../lib/libpyusage.so")] {
+        if candidate.exists() {
+            return Ok(std::fs::canonicalize(candidate)?);
+        }
+    }
+    bail!("libpyusage.so not found next to {} (use --lib)", exe.display())
+}
+
+pub fn run(args: RunArgs) -> Result<ExitCode> {
+    let lib = find_library(args.lib)?;
+    let s = &args.settings;
+    let mut cmd = std::process::Command::new(&args.command[0]);
+    cmd.args(&args.command[1..]);
+    let preload = match std::env::var_os("LD_PRELOAD").filter(|v| !v.is_empty()) {
+        Some(old) => {
+            let mut v = lib.clone().into_os_string();
+            v.push(" ");
+            v.push(old);
+            v
+        }
+        None => lib.into_os_string(),
+    };
+    cmd.env("LD_PRELOAD", preload);
+    if let Some(config) = &s.config {
+        cmd.env("PYUSAGE_CONFIG", std::fs::canonicalize(config).with_context(|| config.display().to_string())?);
+    }
+    for (var, dir, create) in [
+        ("PYUSAGE_SPOOL", &s.spool, true),
+        ("PYUSAGE_RUNTIME_DIR", &s.runtime_dir, true),
+        ("PYUSAGE_MAP", &s.map, false),
+    ] {
+        if let Some(dir) = dir {
+            if create {
+                std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            }
+            cmd.env(var, std::path::absolute(dir)?);
+        }
+    }
+    // exec: the command keeps our pid, its exit status and its signals are its own.
+    let err = cmd.exec();
+    bail!("cannot run {}: {err}", args.command[0].to_string_lossy())
+}

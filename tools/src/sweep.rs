@@ -1,0 +1,221 @@
+//! `pyusage sweep`: finish the records of processes that are gone.
+//!
+//! A process killed by a signal, the OOM killer or the walltime leaves its raw
+//! record on tmpfs. The sweep finds those whose process no longer exists —
+//! judged by pid *and* start time, so a reused pid is never mistaken for the
+//! writer and a live process's record is never touched — and ships them.
+//!
+//! Safe to run at any time and concurrently with itself: a record is claimed
+//! by renaming it, which exactly one sweeper wins. Raw records are hostile
+//! input: a file that is not a valid record is moved to `quarantine/` with a
+//! message naming it, never deleted.
+
+use crate::config::Settings;
+use crate::spool::{self, Shipped};
+use anyhow::{Context, Result};
+use clap::Args;
+use pyusage_record::json::Out;
+use pyusage_record::raw::{RawRecord, MAX_CAPACITY};
+use pyusage_record::render::{render, Overrides};
+use pyusage_resolver::PackageMap;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime};
+
+#[derive(Args)]
+pub struct SweepArgs {
+    #[command(flatten)]
+    settings: Settings,
+    /// Where bad files go (default: <runtime_dir>/quarantine).
+    #[arg(long, value_name = "DIR")]
+    quarantine: Option<PathBuf>,
+    /// Only report what would be shipped.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+/// Files younger than this may still be being created; leave them be.
+const GRACE: Duration = Duration::from_secs(10);
+
+#[derive(Default, Debug)]
+struct Tally {
+    shipped: usize,
+    already: usize,
+    live: usize,
+    quarantined: usize,
+    failed: usize,
+}
+
+pub fn run(args: SweepArgs) -> Result<ExitCode> {
+    let e = args.settings.load()?;
+    let quarantine = args.quarantine.clone().unwrap_or_else(|| e.runtime_dir.join("quarantine"));
+    let map_bytes = std::fs::read(&e.map).ok();
+    let map = match map_bytes.as_deref().map(PackageMap::parse) {
+        Some(Ok(m)) => match m.verify_checksum() {
+            Ok(()) => Some(m),
+            Err(err) => {
+                eprintln!("pyusage: warning: {}: {err}; keeping raw paths", e.map.display());
+                None
+            }
+        },
+        Some(Err(err)) => {
+            eprintln!("pyusage: warning: {}: {err}; keeping raw paths", e.map.display());
+            None
+        }
+        None => None,
+    };
+    let entries = match std::fs::read_dir(&e.runtime_dir) {
+        Ok(entries) => entries,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            println!("nothing to sweep: {} does not exist", e.runtime_dir.display());
+            return Ok(ExitCode::SUCCESS);
+        }
+        Err(err) => return Err(err).with_context(|| format!("cannot list {}", e.runtime_dir.display())),
+    };
+    let mut tally = Tally::default();
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.starts_with("rec-") {
+            continue;
+        }
+        let sweeper = claimed_by(&name);
+        if sweeper.is_some_and(pid_exists) {
+            continue; // another sweep is on it
+        }
+        match sweep_one(&entry.path(), map.as_ref(), &e.spool, &quarantine, args.dry_run) {
+            Ok(Outcome::Shipped) => tally.shipped += 1,
+            Ok(Outcome::AlreadyShipped) => tally.already += 1,
+            Ok(Outcome::Live) => tally.live += 1,
+            Ok(Outcome::Quarantined) => tally.quarantined += 1,
+            Ok(Outcome::LostRace) => {}
+            Err(err) => {
+                tally.failed += 1;
+                eprintln!("pyusage: {}: {err:#}", entry.path().display());
+            }
+        }
+    }
+    println!(
+        "swept {}: {} shipped, {} already shipped, {} still running, {} quarantined, {} failed",
+        e.runtime_dir.display(),
+        tally.shipped,
+        tally.already,
+        tally.live,
+        tally.quarantined,
+        tally.failed
+    );
+    Ok(if tally.failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// `rec-...bin.sweep-<pid>` names a record claimed by sweeper `pid`.
+fn claimed_by(name: &str) -> Option<u32> {
+    name.rsplit_once(".sweep-").and_then(|(_, pid)| pid.parse().ok())
+}
+
+fn pid_exists(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Start time of `pid` in clock ticks since boot, if it is running.
+fn start_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &stat[stat.rfind(')')? + 1..];
+    after.split_whitespace().nth(19)?.parse().ok()
+}
+
+enum Outcome {
+    Shipped,
+    AlreadyShipped,
+    Live,
+    Quarantined,
+    LostRace,
+}
+
+fn sweep_one(path: &Path, map: Option<&PackageMap<'_>>, spool: &Path, quarantine: &Path, dry_run: bool) -> Result<Outcome> {
+    let meta = std::fs::symlink_metadata(path)?;
+    let young = meta.modified().ok().and_then(|m| SystemTime::now().duration_since(m).ok()).is_none_or(|age| age < GRACE);
+    if !meta.file_type().is_file() || meta.len() > u64::from(MAX_CAPACITY) {
+        return quarantine_file(path, quarantine, "not a regular file of record size", dry_run);
+    }
+    let bytes = std::fs::read(path)?;
+    let rec = match RawRecord::parse(&bytes) {
+        Ok(rec) => rec,
+        Err(_) if young => return Ok(Outcome::Live), // its writer may still be setting it up
+        Err(err) => return quarantine_file(path, quarantine, &err.to_string(), dry_run),
+    };
+    let alive = match start_ticks(rec.pid) {
+        Some(ticks) => rec.proc_start_ticks == 0 || ticks == rec.proc_start_ticks,
+        None => false,
+    };
+    if alive && claimed_by(&path.file_name().unwrap_or_default().to_string_lossy()).is_none() {
+        return Ok(Outcome::Live);
+    }
+    if dry_run {
+        println!("would ship {} (pid {}, gone)", path.display(), rec.pid);
+        return Ok(Outcome::Shipped);
+    }
+    // Claim it: exactly one concurrent sweeper's rename succeeds.
+    let claimed = claim_path(path);
+    if std::fs::rename(path, &claimed).is_err() {
+        return Ok(Outcome::LostRace);
+    }
+    let bytes = std::fs::read(&claimed)?;
+    let rec = match RawRecord::parse(&bytes) {
+        Ok(rec) => rec,
+        Err(err) => return quarantine_file(&claimed, quarantine, &err.to_string(), false),
+    };
+    if rec.shipped {
+        std::fs::remove_file(&claimed)?;
+        return Ok(Outcome::AlreadyShipped);
+    }
+    let user = user_name(meta.uid());
+    let ov = Overrides {
+        uid: Some(meta.uid()),
+        user: user.as_deref().map(str::as_bytes),
+        ending: None,
+        end_ns: meta.modified().ok().and_then(|m| m.duration_since(SystemTime::UNIX_EPOCH).ok()).map(|d| d.as_nanos() as u64),
+    };
+    let mut buf = vec![0u8; bytes.len() * 6 + 4096];
+    let mut out = Out::new(&mut buf);
+    render(&rec, map, &ov, &mut out);
+    let id = String::from_utf8_lossy(&rec.id_hex()).into_owned();
+    let outcome = match spool::ship(spool, &id, out.as_bytes())? {
+        Shipped::New => Outcome::Shipped,
+        Shipped::AlreadyThere => Outcome::AlreadyShipped,
+    };
+    std::fs::remove_file(&claimed)?;
+    Ok(outcome)
+}
+
+fn claim_path(path: &Path) -> PathBuf {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let base = name.split(".sweep-").next().unwrap_or(&name);
+    path.with_file_name(format!("{base}.sweep-{}", std::process::id()))
+}
+
+fn quarantine_file(path: &Path, quarantine: &Path, why: &str, dry_run: bool) -> Result<Outcome> {
+    eprintln!("pyusage: {}: {why}; quarantined", path.display());
+    if dry_run {
+        return Ok(Outcome::Quarantined);
+    }
+    std::fs::create_dir_all(quarantine).with_context(|| format!("cannot create {}", quarantine.display()))?;
+    let target = quarantine.join(path.file_name().unwrap_or_default());
+    std::fs::rename(path, &target)
+        .or_else(|_| std::fs::copy(path, &target).and_then(|_| std::fs::remove_file(path)))
+        .with_context(|| format!("cannot move to {}", target.display()))?;
+    Ok(Outcome::Quarantined)
+}
+
+/// The passwd name of `uid`, if it has one.
+fn user_name(uid: u32) -> Option<String> {
+    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut buf = vec![0 as libc::c_char; 4096];
+    let mut result: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: all pointers are valid for the call; buf outlives the use of pwd's strings.
+    let rc = unsafe { libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr(), buf.len(), &mut result) };
+    if rc != 0 || result.is_null() {
+        return None;
+    }
+    // SAFETY: pw_name points into buf, NUL-terminated.
+    Some(unsafe { std::ffi::CStr::from_ptr(pwd.pw_name) }.to_string_lossy().into_owned())
+}
