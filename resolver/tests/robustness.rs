@@ -164,3 +164,50 @@ fn foreign_and_truncated_files_are_refused() {
     // Every error has a message.
     assert!(!PackageMap::parse(&v2).unwrap_err().to_string().is_empty());
 }
+
+#[test]
+fn lookup_semantics() {
+    let mut w = MapWriter::new();
+    let d = |n: &str| DistFields {
+        name: n.as_bytes().to_vec(),
+        ..DistFields::default()
+    };
+    let a = w.add_dist(&d("a"));
+    let b = w.add_dist(&d("b"));
+    w.insert(b"/s/pkg/", a).unwrap();
+    w.insert(b"/s/pkg/sub/", b).unwrap();
+    w.insert(b"/s/pkg/sub/special.py", a).unwrap();
+    w.insert(b"/s/six.py", b).unwrap();
+    w.insert(b"/py/lib/", format::TARGET_STDLIB).unwrap();
+    w.insert(b"/py/lib/site-packages/", format::TARGET_NONE).unwrap();
+    w.insert(b"/py/lib/site-packages/x/", a).unwrap();
+    let bytes = w.finish().unwrap();
+    let m = PackageMap::parse(&bytes).unwrap();
+    let name = |p: &[u8]| match m.lookup(p) {
+        Lookup::Dist(d) => String::from_utf8_lossy(d.name).into_owned(),
+        Lookup::Stdlib => "stdlib".into(),
+        Lookup::Unmapped => "unmapped".into(),
+    };
+    assert_eq!(name(b"/s/pkg/x.py"), "a");
+    assert_eq!(name(b"/s/pkg/sub/x.py"), "b", "longest directory wins");
+    assert_eq!(name(b"/s/pkg/sub/special.py"), "a", "exact file wins");
+    assert_eq!(name(b"/s/pkg/sub/special.pyc"), "b");
+    assert_eq!(name(b"/s/pkg"), "unmapped", "a directory key needs the slash");
+    assert_eq!(name(b"/s/pkg/"), "a");
+    assert_eq!(name(b"/s/pkgx/y.py"), "unmapped", "prefixes stop at /");
+    assert_eq!(name(b"/s/six.py"), "b");
+    assert_eq!(name(b"/s/six.pyc"), "unmapped");
+    assert_eq!(name(b"/py/lib/os.py"), "stdlib");
+    assert_eq!(name(b"/py/lib/site-packages/y.py"), "unmapped", "barrier stops the search");
+    assert_eq!(name(b"/py/lib/site-packages/x/y.py"), "a");
+    // Deep paths: only the deepest MAX_DEPTH directories are considered.
+    let mut deep = b"/s/pkg".to_vec();
+    for _ in 0..(pyusage_resolver::MAX_DEPTH - 3) {
+        deep.extend_from_slice(b"/d");
+    }
+    deep.extend_from_slice(b"/f.py");
+    assert_eq!(name(&deep), "a");
+    let ids: Vec<u32> = (0..m.dist_count()).map(|i| m.dist(i).unwrap().id).collect();
+    assert_eq!(ids, [0, 1]);
+    assert!(m.dist(2).is_none());
+}
