@@ -136,10 +136,17 @@ impl Record {
             .collect()
     }
 
-    /// Whether `unmapped` accounts for module file `file`: it lists the file
-    /// itself or a directory that contains it.
+    /// Whether `unmapped` accounts for module file `file`. `unmapped` keeps
+    /// one file per directory, so an entry accounts for `file` when it is
+    /// the file, a directory above it, another file in the same directory,
+    /// or a file in that directory's `__pycache__` (the bytecode the import
+    /// system tries first).
     pub fn unmapped_covers(&self, file: &Path) -> bool {
-        self.unmapped().iter().any(|u| file.starts_with(u))
+        let dir = file.parent().expect("module file has a directory");
+        let cache = dir.join("__pycache__");
+        self.unmapped().iter().any(|u| {
+            file.starts_with(u) || u.parent() == Some(dir) || u.parent() == Some(cache.as_path())
+        })
     }
 
     /// Assert `unmapped` accounts for `file`.

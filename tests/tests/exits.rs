@@ -5,19 +5,21 @@
 //! (vfork), and deaths the process cannot report (SIGTERM, SIGINT, SIGKILL,
 //! `os.abort()`), which `pyusage sweep` finishes.
 
-use pyusage_tests::fixtures::module;
+use pyusage_tests::fixtures::package;
 use pyusage_tests::python::Python;
 use pyusage_tests::{dump, or_skip, rfc3339_now, Outcome, Prog, Record, Tracer};
 use serde_json::json;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-/// A scratch dir with modules `pyusage_<name>.py` for each name.
+/// A scratch dir with a package `pyusage_<name>` for each name, each in a
+/// directory of its own (`unmapped` keeps one file per directory); returns
+/// the dir and each package's `__init__.py`.
 fn mods(t: &Tracer, names: &[&str]) -> (PathBuf, Vec<PathBuf>) {
     let dir = t.scratch("mods");
     let files = names
         .iter()
-        .map(|n| module(&dir, &format!("pyusage_{n}"), &format!("NAME = {n:?}\n")))
+        .map(|n| package(&dir, &format!("pyusage_{n}"), &format!("NAME = {n:?}\n")).0)
         .collect();
     (dir, files)
 }
