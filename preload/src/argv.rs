@@ -57,7 +57,11 @@ pub fn parse<'a>(args: impl IntoIterator<Item = &'a [u8]>) -> PyArgs<'a> {
                 i += 1;
                 continue;
             }
-            let value = if i + 1 < arg.len() { Some(&arg[i + 1..]) } else { args.next() };
+            let value = if i + 1 < arg.len() {
+                Some(&arg[i + 1..])
+            } else {
+                args.next()
+            };
             match opt {
                 b'c' => {
                     out.script = Some(Script::Command);
@@ -92,16 +96,28 @@ mod tests {
 
     #[test]
     fn scripts_commands_modules() {
-        assert_eq!(p(&["script.py", "-E"]).script, Some(Script::Path(b"script.py")));
+        assert_eq!(
+            p(&["script.py", "-E"]).script,
+            Some(Script::Path(b"script.py"))
+        );
         assert!(!p(&["script.py", "-E"]).ignore_env);
         assert_eq!(p(&["-c", "pass"]).script, Some(Script::Command));
         assert_eq!(p(&["-Ic", "pass"]).script, Some(Script::Command));
         assert!(p(&["-Ic", "pass"]).ignore_env);
-        assert_eq!(p(&["-m", "pip", "list"]).script, Some(Script::Module(b"pip")));
+        assert_eq!(
+            p(&["-m", "pip", "list"]).script,
+            Some(Script::Module(b"pip"))
+        );
         assert_eq!(p(&["-mpip"]).script, Some(Script::Module(b"pip")));
-        assert_eq!(p(&["-W", "ignore", "x.py"]).script, Some(Script::Path(b"x.py")));
+        assert_eq!(
+            p(&["-W", "ignore", "x.py"]).script,
+            Some(Script::Path(b"x.py"))
+        );
         assert_eq!(p(&["-"]).script, None);
-        assert_eq!(p(&["--", "-weird.py"]).script, Some(Script::Path(b"-weird.py")));
+        assert_eq!(
+            p(&["--", "-weird.py"]).script,
+            Some(Script::Path(b"-weird.py"))
+        );
     }
 
     #[test]

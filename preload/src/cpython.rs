@@ -92,7 +92,8 @@ pub fn resolve(handle: *mut c_void) -> Api {
         sys_get_object: func!(handle, c"PySys_GetObject"),
         unicode_type: symbol(handle, c"PyUnicode_Type"),
         debug_build: !symbol(handle, c"_Py_NegativeRefcount").is_null(),
-        pypy: !symbol(handle, c"PyPy_Initialize").is_null() || !symbol(handle, c"pypy_setup_home").is_null(),
+        pypy: !symbol(handle, c"PyPy_Initialize").is_null()
+            || !symbol(handle, c"pypy_setup_home").is_null(),
     }
 }
 
@@ -139,7 +140,15 @@ impl Api {
     pub unsafe fn sys_str<'a>(&self, name: &core::ffi::CStr) -> Option<&'a [u8]> {
         let get = self.sys_get_object?;
         // SAFETY: the caller's contract; PySys_GetObject returns a borrowed reference.
-        unsafe { self.str_value(get(name.as_ptr()), self.object_type?, self.dec_ref?, self.as_utf8?, self.err_clear?) }
+        unsafe {
+            self.str_value(
+                get(name.as_ptr()),
+                self.object_type?,
+                self.dec_ref?,
+                self.as_utf8?,
+                self.err_clear?,
+            )
+        }
     }
 
     unsafe fn str_value<'a>(

@@ -39,7 +39,10 @@ fn record_at_end() -> bool {
     }
     // Embedding programs (gdb, vim) count only if they ever started Python.
     // SAFETY: Py_IsInitialized may be called at any time.
-    g.looks_like_python || g.api.and_then(|a| a.is_initialized).is_some_and(|f| unsafe { f() } != 0)
+    g.looks_like_python
+        || g.api
+            .and_then(|a| a.is_initialized)
+            .is_some_and(|f| unsafe { f() } != 0)
 }
 
 extern "C" fn at_exit(status: c_int, _arg: *mut c_void) {

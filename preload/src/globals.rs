@@ -10,8 +10,8 @@ use crate::cpython::Api;
 use crate::sys::CPath;
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, Ordering};
-use pyusage_record::config::Config;
 use pyusage_map_reader::PackageMap;
+use pyusage_record::config::Config;
 
 /// Set once the constructor decided to trace this process.
 pub static ACTIVE: AtomicBool = AtomicBool::new(false);
@@ -26,7 +26,10 @@ pub struct Text<const N: usize> {
 
 impl<const N: usize> Text<N> {
     pub const fn new() -> Self {
-        Text { buf: [0; N], len: 0 }
+        Text {
+            buf: [0; N],
+            len: 0,
+        }
     }
     pub fn set(&mut self, b: &[u8]) {
         let n = b.len().min(N);

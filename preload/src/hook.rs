@@ -24,7 +24,11 @@ use pyusage_record::raw::{tag, Ending, Via};
 static LAST_PREFIX: AtomicU64 = AtomicU64::new(0);
 
 /// The hook registered with `PySys_AddAuditHook`.
-pub unsafe extern "C" fn audit_hook(event: *const c_char, args: *mut PyObject, _user: *mut c_void) -> c_int {
+pub unsafe extern "C" fn audit_hook(
+    event: *const c_char,
+    args: *mut PyObject,
+    _user: *mut c_void,
+) -> c_int {
     let name = sys::cstr(event);
     match name {
         b"open" => {
@@ -68,9 +72,17 @@ fn on_import() {
     }
     let Some(api) = g.api else { return };
     // SAFETY: inside an audit hook, with a thread state.
-    let Some(prefix) = (unsafe { api.sys_str(c"prefix") }).filter(|p| !p.is_empty()) else { return };
+    let Some(prefix) = (unsafe { api.sys_str(c"prefix") }).filter(|p| !p.is_empty()) else {
+        return;
+    };
     let h = crate::seen::hash(b'p', prefix);
     if LAST_PREFIX.swap(h, Ordering::Relaxed) != h {
         tracker::append(tag::PY_PREFIX, &[prefix]);
+    }
+    if !crate::stdlib::known() {
+        // SAFETY: as above.
+        if let Some(base) = unsafe { api.sys_str(c"base_prefix") } {
+            crate::stdlib::set_base_prefix(base);
+        }
     }
 }

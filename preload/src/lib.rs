@@ -41,6 +41,7 @@ mod native;
 mod seen;
 mod settings;
 mod start;
+mod stdlib;
 mod sys;
 mod tracker;
 
@@ -57,5 +58,8 @@ fn panic(_: &core::panic::PanicInfo) -> ! {
 /// in `.init_array` of shared objects.
 #[used]
 #[link_section = ".init_array"]
-static CONSTRUCTOR: extern "C" fn(libc::c_int, *const *const libc::c_char, *const *const libc::c_char) =
-    start::constructor;
+static CONSTRUCTOR: extern "C" fn(
+    libc::c_int,
+    *const *const libc::c_char,
+    *const *const libc::c_char,
+) = start::constructor;

@@ -1,8 +1,8 @@
 //! Configuration and the package map, as the constructor loads them.
 
 use crate::sys::{self, CPath};
-use pyusage_record::config::{Config, InlinePath, SYSTEM_CONFIG_PATH};
 use pyusage_map_reader::{PackageMap, MAX_MAP_BYTES};
+use pyusage_record::config::{Config, InlinePath, SYSTEM_CONFIG_PATH};
 
 /// Reads the environment block the constructor was given.
 pub struct Env(pub *const *const libc::c_char);
@@ -19,7 +19,8 @@ impl Env {
         unsafe {
             while !(*p).is_null() {
                 let entry = sys::cstr(*p);
-                if entry.len() > name.len() && entry.starts_with(name) && entry[name.len()] == b'=' {
+                if entry.len() > name.len() && entry.starts_with(name) && entry[name.len()] == b'='
+                {
                     return Some(&entry[name.len() + 1..]);
                 }
                 p = p.add(1);
@@ -62,7 +63,10 @@ pub fn load(env: &Env) -> Config {
         config.allow_opt_out = opt_out;
         config.allow_user_config = user_config;
         let mut path = CPath::new();
-        let read = path.push(file).as_ptr().is_some_and(|p| apply_file(&mut config, p, false));
+        let read = path
+            .push(file)
+            .as_ptr()
+            .is_some_and(|p| apply_file(&mut config, p, false));
         if !read {
             sys::debug(&[b"cannot read PYUSAGE_CONFIG file ", file]);
         }
@@ -79,7 +83,10 @@ pub fn load(env: &Env) -> Config {
     }
     if config.errors > 0 {
         let mut n = [0u8; 20];
-        sys::debug(&[b"ignored bad config line ", sys::decimal(u64::from(config.first_error_line), &mut n)]);
+        sys::debug(&[
+            b"ignored bad config line ",
+            sys::decimal(u64::from(config.first_error_line), &mut n),
+        ]);
     }
     config
 }
@@ -96,10 +103,23 @@ pub fn map_package_map(path: &InlinePath) -> Option<PackageMap<'static>> {
     }
     // SAFETY: st is a valid out-pointer; fd is open.
     let mut st: libc::stat = unsafe { core::mem::zeroed() };
-    let size = if unsafe { libc::fstat(fd, &mut st) } == 0 { st.st_size as u64 } else { 0 };
+    let size = if unsafe { libc::fstat(fd, &mut st) } == 0 {
+        st.st_size as u64
+    } else {
+        0
+    };
     let base = if size > 0 && size <= MAX_MAP_BYTES {
         // SAFETY: a private read-only mapping of a regular file we opened.
-        unsafe { libc::mmap(core::ptr::null_mut(), size as usize, libc::PROT_READ, libc::MAP_PRIVATE, fd, 0) }
+        unsafe {
+            libc::mmap(
+                core::ptr::null_mut(),
+                size as usize,
+                libc::PROT_READ,
+                libc::MAP_PRIVATE,
+                fd,
+                0,
+            )
+        }
     } else {
         libc::MAP_FAILED
     };
@@ -111,11 +131,15 @@ pub fn map_package_map(path: &InlinePath) -> Option<PackageMap<'static>> {
     // SAFETY: the mapping is `size` readable bytes and is never unmapped while
     // the map is in use (only on parse failure, below). The builder replaces
     // map files by rename, so the mapped inode never changes under us.
-    let bytes: &'static [u8] = unsafe { core::slice::from_raw_parts(base as *const u8, size as usize) };
+    let bytes: &'static [u8] =
+        unsafe { core::slice::from_raw_parts(base as *const u8, size as usize) };
     match PackageMap::parse(bytes) {
         Ok(map) => Some(map),
         Err(_) => {
-            sys::debug(&[b"package map is not valid; recording raw paths: ", path.as_bytes()]);
+            sys::debug(&[
+                b"package map is not valid; recording raw paths: ",
+                path.as_bytes(),
+            ]);
             // SAFETY: unmapping what we mapped above; nothing refers to it.
             unsafe { libc::munmap(base, size as usize) };
             None

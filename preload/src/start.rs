@@ -19,7 +19,11 @@ pub extern "C" fn constructor(argc: c_int, argv: *const *const c_char, envp: *co
 }
 
 fn args(argc: c_int, argv: *const *const c_char) -> impl Iterator<Item = &'static [u8]> {
-    let n = if argv.is_null() { 0 } else { argc.max(0) as usize };
+    let n = if argv.is_null() {
+        0
+    } else {
+        argc.max(0) as usize
+    };
     // SAFETY: argv holds argc valid C strings for the life of the process.
     (0..n).map(move |i| sys::cstr(unsafe { *argv.add(i) }))
 }
@@ -39,7 +43,12 @@ fn debug_allocator(api: &cpython::Api, env: &Env, ignore_env: bool, dev_mode: bo
 }
 
 #[inline(never)]
-fn start_python(handle: *mut libc::c_void, argc: c_int, argv: *const *const c_char, envp: *const *const c_char) {
+fn start_python(
+    handle: *mut libc::c_void,
+    argc: c_int,
+    argv: *const *const c_char,
+    envp: *const *const c_char,
+) {
     let env = Env(envp);
     globals::set_debug(env.flag(b"PYUSAGE_DEBUG"));
     let api = cpython::resolve(handle);
@@ -63,7 +72,11 @@ fn start_python(handle: *mut libc::c_void, argc: c_int, argv: *const *const c_ch
     let argv0 = all.next().unwrap_or(b"");
     let base = argv0.rsplit(|&c| c == b'/').next().unwrap_or(argv0);
     let looks_like_python = base.starts_with(b"python");
-    let parsed = if looks_like_python { argv::parse(all) } else { argv::PyArgs::default() };
+    let parsed = if looks_like_python {
+        argv::parse(all)
+    } else {
+        argv::PyArgs::default()
+    };
 
     // SAFETY: the constructor runs before main, before any thread of the
     // program exists; ACTIVE is published only at the end.
@@ -97,12 +110,20 @@ fn start_python(handle: *mut libc::c_void, argc: c_int, argv: *const *const c_ch
             g.job.push(b"\0");
         };
         put(b"scheduler", j.scheduler.as_bytes());
-        for (key, value) in [(b"id" as &[u8], j.id), (b"step", j.step), (b"cluster", j.cluster)] {
+        for (key, value) in [
+            (b"id" as &[u8], j.id),
+            (b"step", j.step),
+            (b"cluster", j.cluster),
+        ] {
             if let Some(v) = value {
                 put(key, v);
             }
         }
-        for (key, value) in [(b"nodes" as &[u8], j.nodes), (b"tasks", j.tasks), (b"rank", j.rank)] {
+        for (key, value) in [
+            (b"nodes" as &[u8], j.nodes),
+            (b"tasks", j.tasks),
+            (b"rank", j.rank),
+        ] {
             if let Some(v) = value {
                 let mut digits = [0u8; 20];
                 put(key, sys::decimal(u64::from(v), &mut digits));

@@ -23,10 +23,15 @@ impl Drop for ErrnoGuard {
 
 /// Wall-clock time in nanoseconds since the epoch.
 pub fn now_ns() -> u64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: ts is a valid out-pointer.
     unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
-    (ts.tv_sec as u64).wrapping_mul(1_000_000_000).wrapping_add(ts.tv_nsec as u64)
+    (ts.tv_sec as u64)
+        .wrapping_mul(1_000_000_000)
+        .wrapping_add(ts.tv_nsec as u64)
 }
 
 pub fn getpid() -> u32 {
@@ -37,7 +42,14 @@ pub fn getpid() -> u32 {
 /// Fills `buf` with random bytes; falls back to time and addresses.
 pub fn random(buf: &mut [u8]) {
     // SAFETY: buf is a valid writable slice.
-    let n = unsafe { libc::syscall(libc::SYS_getrandom, buf.as_mut_ptr(), buf.len(), libc::GRND_NONBLOCK) };
+    let n = unsafe {
+        libc::syscall(
+            libc::SYS_getrandom,
+            buf.as_mut_ptr(),
+            buf.len(),
+            libc::GRND_NONBLOCK,
+        )
+    };
     if n == buf.len() as libc::c_long {
         return;
     }
@@ -59,7 +71,11 @@ pub struct CPath {
 
 impl CPath {
     pub fn new() -> CPath {
-        CPath { buf: [0; 1024], len: 0, ok: true }
+        CPath {
+            buf: [0; 1024],
+            len: 0,
+            ok: true,
+        }
     }
     pub fn push(&mut self, b: &[u8]) -> &mut CPath {
         if b.contains(&0) || self.len + b.len() >= self.buf.len() {
@@ -81,7 +97,7 @@ impl CPath {
 }
 
 /// Reads a whole small file into `buf`; returns the bytes read.
-pub fn read_file<'a>(path: *const c_char, buf: &'a mut [u8]) -> Option<&'a [u8]> {
+pub fn read_file(path: *const c_char, buf: &mut [u8]) -> Option<&[u8]> {
     // SAFETY: path is NUL-terminated (callers build it with CPath or InlinePath).
     let fd = unsafe { libc::open(path, libc::O_RDONLY | libc::O_CLOEXEC) };
     if fd < 0 {
@@ -133,15 +149,23 @@ pub fn cstr<'a>(p: *const c_char) -> &'a [u8] {
 /// Start time of this process in clock ticks since boot (`/proc/self/stat` field 22).
 pub fn proc_start_ticks() -> u64 {
     let mut buf = [0u8; 1024];
-    let Some(stat) = read_file(c"/proc/self/stat".as_ptr(), &mut buf) else { return 0 };
+    let Some(stat) = read_file(c"/proc/self/stat".as_ptr(), &mut buf) else {
+        return 0;
+    };
     // The command name (field 2) may contain spaces and parentheses: skip to the last ')'.
-    let Some(close) = stat.iter().rposition(|&c| c == b')') else { return 0 };
+    let Some(close) = stat.iter().rposition(|&c| c == b')') else {
+        return 0;
+    };
     // After ')' come fields 3, 4, ...: field 22 is the 20th of them.
     stat[close + 1..]
         .split(|&c| c == b' ')
         .filter(|f| !f.is_empty())
         .nth(19)
-        .and_then(|f| f.iter().try_fold(0u64, |n, &d| d.is_ascii_digit().then(|| n * 10 + u64::from(d - b'0'))))
+        .and_then(|f| {
+            f.iter().try_fold(0u64, |n, &d| {
+                d.is_ascii_digit().then(|| n * 10 + u64::from(d - b'0'))
+            })
+        })
         .unwrap_or(0)
 }
 
@@ -167,7 +191,11 @@ pub fn debug(parts: &[&[u8]]) {
     }
     let mut line = [0u8; 512];
     let mut len = 0;
-    for p in [&b"pyusage: "[..]].iter().chain(parts).chain([&b"\n"[..]].iter()) {
+    for p in [&b"pyusage: "[..]]
+        .iter()
+        .chain(parts)
+        .chain([&b"\n"[..]].iter())
+    {
         let n = p.len().min(line.len() - len);
         line[len..len + n].copy_from_slice(&p[..n]);
         len += n;

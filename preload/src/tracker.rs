@@ -10,10 +10,10 @@
 use crate::globals::{self, path_in};
 use crate::sys::{self, ErrnoGuard};
 use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU8, Ordering};
+use pyusage_map_reader::Lookup;
 use pyusage_record::json::Out;
 use pyusage_record::raw::{self, tag, Ending, Identity, Via, Writer};
 use pyusage_record::render::{render, Overrides};
-use pyusage_map_reader::Lookup;
 
 const NONE: u8 = 0;
 const CREATING: u8 = 1;
@@ -69,10 +69,14 @@ pub fn note_path(path: &[u8], via: Via) {
         Some(Lookup::Stdlib) => {}
         Some(Lookup::Dist(d)) => {
             if crate::seen::first_dist(d.id, via) {
-                append(tag::PACKAGE, &[&[via.byte()], d.name, b"\0", d.version, b"\0", d.env]);
+                append(
+                    tag::PACKAGE,
+                    &[&[via.byte()], d.name, b"\0", d.version, b"\0", d.env],
+                );
             }
         }
         _ if via == Via::Library => {} // system libraries: only flagged kinds matter
+        _ if crate::stdlib::contains(path) => {} // an interpreter the map does not know
         _ => {
             let dir = match path.iter().rposition(|&c| c == b'/') {
                 Some(i) => &path[..i],
@@ -88,13 +92,25 @@ pub fn note_path(path: &[u8], via: Via) {
 }
 
 fn runtime_dir() -> &'static [u8] {
-    globals::get().config.as_ref().map_or(&b""[..], |c| c.runtime_dir.as_bytes())
+    globals::get()
+        .config
+        .as_ref()
+        .map_or(&b""[..], |c| c.runtime_dir.as_bytes())
 }
 
 /// `<runtime_dir>/rec-<pid>-<id>.bin`.
 fn raw_path(pid: u32, id_hex: &[u8; 32]) -> sys::CPath {
     let mut digits = [0u8; 20];
-    path_in(runtime_dir(), &[b"rec-", sys::decimal(u64::from(pid), &mut digits), b"-", id_hex, b".bin"])
+    path_in(
+        runtime_dir(),
+        &[
+            b"rec-",
+            sys::decimal(u64::from(pid), &mut digits),
+            b"-",
+            id_hex,
+            b".bin",
+        ],
+    )
 }
 
 /// Makes the runtime directory if it is missing: world-writable and sticky,
@@ -112,7 +128,9 @@ fn ensure_runtime_dir() {
 
 fn create() -> bool {
     let g = globals::get();
-    let Some(config) = g.config.as_ref() else { return false };
+    let Some(config) = g.config.as_ref() else {
+        return false;
+    };
     let capacity = config.record_bytes;
     let mut who = Identity {
         pid: g.pid,
@@ -121,7 +139,11 @@ fn create() -> bool {
         // SAFETY: no preconditions.
         uid: unsafe { libc::getuid() },
         forked_from: g.forked_from,
-        start_ns: if g.forked_from != 0 { sys::now_ns() } else { g.start_ns },
+        start_ns: if g.forked_from != 0 {
+            sys::now_ns()
+        } else {
+            g.start_ns
+        },
         proc_start_ticks: sys::proc_start_ticks(),
         sample_ppm: g.sample_ppm,
         id: [0; 16],
@@ -145,7 +167,14 @@ fn create() -> bool {
     let base = if reserved {
         // SAFETY: a shared mapping of `capacity` bytes just reserved in the file.
         unsafe {
-            libc::mmap(core::ptr::null_mut(), capacity as usize, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED, fd, 0)
+            libc::mmap(
+                core::ptr::null_mut(),
+                capacity as usize,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                fd,
+                0,
+            )
         }
     } else {
         libc::MAP_FAILED
@@ -171,7 +200,13 @@ fn write_context(w: &Writer) {
     let g = globals::get();
     let mut exe = [0u8; 1024];
     // SAFETY: exe is a valid buffer of that length.
-    let n = unsafe { libc::readlink(c"/proc/self/exe".as_ptr(), exe.as_mut_ptr().cast(), exe.len()) };
+    let n = unsafe {
+        libc::readlink(
+            c"/proc/self/exe".as_ptr(),
+            exe.as_mut_ptr().cast(),
+            exe.len(),
+        )
+    };
     if n > 0 {
         w.append(tag::EXE, &[&exe[..n as usize]]);
     }
@@ -193,7 +228,11 @@ fn write_context(w: &Writer) {
         let short = full.split(|&c| c == b' ').next().unwrap_or(full);
         w.append(tag::PY_VERSION, &[short]);
     }
-    let implementation: &[u8] = if g.api.is_some_and(|a| a.pypy) { b"pypy" } else { b"cpython" };
+    let implementation: &[u8] = if g.api.is_some_and(|a| a.pypy) {
+        b"pypy"
+    } else {
+        b"cpython"
+    };
     w.append(tag::PY_IMPL, &[implementation]);
     for field in g.job.get().split(|&c| c == 0).filter(|f| !f.is_empty()) {
         w.append(tag::JOB, &[field]);
@@ -233,7 +272,10 @@ pub fn finish(how: Ending, status: i32, create_if_missing: bool) {
         return;
     }
     crate::native::scan_all();
-    if STATE.compare_exchange(READY, CLOSED, Ordering::AcqRel, Ordering::Acquire).is_err() {
+    if STATE
+        .compare_exchange(READY, CLOSED, Ordering::AcqRel, Ordering::Acquire)
+        .is_err()
+    {
         return; // another thread is finishing it
     }
     let base = BASE.load(Ordering::Relaxed);
@@ -264,7 +306,9 @@ pub fn finish(how: Ending, status: i32, create_if_missing: bool) {
 /// spool is unusable; the raw record then stays for `pyusage sweep`.
 fn ship(w: &Writer) -> bool {
     let g = globals::get();
-    let Some(config) = g.config.as_ref() else { return false };
+    let Some(config) = g.config.as_ref() else {
+        return false;
+    };
     let spool = config.spool.as_bytes();
     let view = w.view();
     let id_hex = view.id_hex();
@@ -272,7 +316,14 @@ fn ship(w: &Writer) -> bool {
     let out_len = w.capacity() as usize * 6 + 4096;
     // SAFETY: an anonymous private mapping; no allocator involved.
     let out = unsafe {
-        libc::mmap(core::ptr::null_mut(), out_len, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0)
+        libc::mmap(
+            core::ptr::null_mut(),
+            out_len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
     };
     if out == libc::MAP_FAILED {
         return false;
@@ -293,7 +344,9 @@ fn ship(w: &Writer) -> bool {
 fn write_spool(spool: &[u8], id_hex: &[u8; 32], json: &[u8]) -> bool {
     let mut tmp = path_in(spool, &[b".", id_hex, b".tmp"]);
     let mut fin = path_in(spool, &[id_hex, b".json"]);
-    let (Some(tmp), Some(fin)) = (tmp.as_ptr(), fin.as_ptr()) else { return false };
+    let (Some(tmp), Some(fin)) = (tmp.as_ptr(), fin.as_ptr()) else {
+        return false;
+    };
     let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | libc::O_NOFOLLOW | libc::O_CLOEXEC;
     // SAFETY: tmp is NUL-terminated.
     let fd = unsafe { libc::open(tmp, flags, 0o644) };
@@ -305,9 +358,13 @@ fn write_spool(spool: &[u8], id_hex: &[u8; 32], json: &[u8]) -> bool {
     // SAFETY: fd is ours.
     let closed = unsafe { libc::close(fd) } == 0;
     // SAFETY: both paths are NUL-terminated.
-    let linked = written && closed && unsafe {
-        libc::link(tmp, fin) == 0 || *libc::__errno_location() == libc::EEXIST || libc::rename(tmp, fin) == 0
-    };
+    let linked = written
+        && closed
+        && unsafe {
+            libc::link(tmp, fin) == 0
+                || *libc::__errno_location() == libc::EEXIST
+                || libc::rename(tmp, fin) == 0
+        };
     // SAFETY: tmp is ours (gone already if rename ran).
     unsafe { libc::unlink(tmp) };
     linked

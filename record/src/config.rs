@@ -35,7 +35,10 @@ impl InlinePath {
         if b.len() > PATH_MAX || b.contains(&0) {
             return None;
         }
-        let mut p = InlinePath { buf: [0; PATH_MAX + 1], len: b.len() };
+        let mut p = InlinePath {
+            buf: [0; PATH_MAX + 1],
+            len: b.len(),
+        };
         p.buf[..b.len()].copy_from_slice(b);
         Some(p)
     }
@@ -55,7 +58,15 @@ impl InlinePath {
 
 impl core::fmt::Debug for InlinePath {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "{:?}", self.as_bytes().utf8_chunks().next().map(|c| c.valid()).unwrap_or(""))
+        write!(
+            f,
+            "{:?}",
+            self.as_bytes()
+                .utf8_chunks()
+                .next()
+                .map(|c| c.valid())
+                .unwrap_or("")
+        )
     }
 }
 
@@ -102,7 +113,12 @@ pub const KEYS: [&str; 9] = [
 
 impl Default for Config {
     fn default() -> Config {
-        let path = |s: &str| InlinePath::new(s.as_bytes()).unwrap_or(InlinePath { buf: [0; PATH_MAX + 1], len: 0 });
+        let path = |s: &str| {
+            InlinePath::new(s.as_bytes()).unwrap_or(InlinePath {
+                buf: [0; PATH_MAX + 1],
+                len: 0,
+            })
+        };
         Config {
             enabled: true,
             spool: path("/var/spool/pyusage"),
@@ -172,7 +188,12 @@ fn parse_value(v: &[u8]) -> Option<Value<'_>> {
         [b'\'', inner @ .., b'\''] if !inner.contains(&b'\'') => Some(Value::Str(inner, false)),
         b"true" => Some(Value::Bool(true)),
         b"false" => Some(Value::Bool(false)),
-        _ if !v.is_empty() && v.iter().all(|c| c.is_ascii_digit() || b"+-._eE".contains(c)) => Some(Value::Num(v)),
+        _ if !v.is_empty()
+            && v.iter()
+                .all(|c| c.is_ascii_digit() || b"+-._eE".contains(c)) =>
+        {
+            Some(Value::Num(v))
+        }
         _ => None,
     }
 }
@@ -249,9 +270,13 @@ impl Config {
     }
 
     fn apply_line(&mut self, line: &[u8], system: bool) -> bool {
-        let Some(eq) = line.iter().position(|&c| c == b'=') else { return false };
+        let Some(eq) = line.iter().position(|&c| c == b'=') else {
+            return false;
+        };
         let key = trim(&line[..eq]);
-        let Some(value) = parse_value(trim(&line[eq + 1..])) else { return false };
+        let Some(value) = parse_value(trim(&line[eq + 1..])) else {
+            return false;
+        };
         match (key, value) {
             (b"enabled", Value::Bool(b)) => self.enabled = b,
             (b"all_ranks", Value::Bool(b)) => self.all_ranks = b,
@@ -310,13 +335,19 @@ mod tests {
         assert_eq!(c.spool.as_bytes(), b"/s/p");
         assert_eq!(c.runtime_dir.as_bytes(), b"/dev/shm/x");
         assert_eq!(c.map.as_bytes(), b"/m\"q");
-        assert_eq!((c.sample_ppm, c.record_bytes, c.errors), (250_000, 131072, 0));
+        assert_eq!(
+            (c.sample_ppm, c.record_bytes, c.errors),
+            (250_000, 131072, 0)
+        );
     }
 
     #[test]
     fn bad_lines_are_counted_and_keep_defaults() {
         let mut c = Config::default();
-        c.apply(b"enabled = maybe\nsample = 2\nrecord_bytes = 12\nspool = \"unterminated\nnonsense\n", false);
+        c.apply(
+            b"enabled = maybe\nsample = 2\nrecord_bytes = 12\nspool = \"unterminated\nnonsense\n",
+            false,
+        );
         assert!(c.enabled);
         assert_eq!(c.sample_ppm, 1_000_000);
         assert_eq!((c.errors, c.first_error_line), (5, 1));

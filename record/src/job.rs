@@ -25,7 +25,15 @@ pub struct Job<'a> {
 }
 
 /// Names of the record's `j` entries and of the shipped `job` fields.
-pub const KEYS: [&str; 7] = ["scheduler", "id", "step", "cluster", "nodes", "tasks", "rank"];
+pub const KEYS: [&str; 7] = [
+    "scheduler",
+    "id",
+    "step",
+    "cluster",
+    "nodes",
+    "tasks",
+    "rank",
+];
 
 fn first_of<'a>(env: &impl Fn(&[u8]) -> Option<&'a [u8]>, names: &[&[u8]]) -> Option<&'a [u8]> {
     names.iter().find_map(|n| env(n)).filter(|v| !v.is_empty())
@@ -42,8 +50,18 @@ pub fn parse_u32(v: &[u8]) -> Option<u32> {
 impl<'a> Job<'a> {
     /// Reads the context through `env` (a variable lookup); `None` outside any job.
     pub fn from_env(env: impl Fn(&[u8]) -> Option<&'a [u8]>) -> Option<Job<'a>> {
-        let rank_vars: [&[u8]; 4] = [b"SLURM_PROCID", b"PMIX_RANK", b"OMPI_COMM_WORLD_RANK", b"PMI_RANK"];
-        let size_vars: [&[u8]; 4] = [b"SLURM_NTASKS", b"OMPI_COMM_WORLD_SIZE", b"PMI_SIZE", b"PMIX_SIZE"];
+        let rank_vars: [&[u8]; 4] = [
+            b"SLURM_PROCID",
+            b"PMIX_RANK",
+            b"OMPI_COMM_WORLD_RANK",
+            b"PMI_RANK",
+        ];
+        let size_vars: [&[u8]; 4] = [
+            b"SLURM_NTASKS",
+            b"OMPI_COMM_WORLD_SIZE",
+            b"PMI_SIZE",
+            b"PMIX_SIZE",
+        ];
         let id = first_of(&env, &[b"SLURM_JOB_ID", b"SLURM_JOBID"]);
         let rank = first_of(&env, &rank_vars).and_then(parse_u32);
         let tasks = first_of(&env, &size_vars).and_then(parse_u32);
@@ -72,7 +90,11 @@ mod tests {
     use super::*;
 
     fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&[u8]) -> Option<&'a [u8]> {
-        move |k| vars.iter().find(|(n, _)| n.as_bytes() == k).map(|(_, v)| v.as_bytes())
+        move |k| {
+            vars.iter()
+                .find(|(n, _)| n.as_bytes() == k)
+                .map(|(_, v)| v.as_bytes())
+        }
     }
 
     #[test]

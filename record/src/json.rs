@@ -10,7 +10,11 @@ pub struct Out<'a> {
 impl<'a> Out<'a> {
     /// Wraps an empty buffer.
     pub fn new(buf: &'a mut [u8]) -> Out<'a> {
-        Out { buf, len: 0, overflow: false }
+        Out {
+            buf,
+            len: 0,
+            overflow: false,
+        }
     }
 
     /// Bytes written so far.

@@ -126,7 +126,13 @@ pub mod native {
             b"libnvrtc",
             b"libcufft",
         ];
-        const MPI_NAMES: [&[u8]; 5] = [b"libmpi.", b"libmpi_", b"libmpich", b"libmpifort", b"libfabric"];
+        const MPI_NAMES: [&[u8]; 5] = [
+            b"libmpi.",
+            b"libmpi_",
+            b"libmpich",
+            b"libmpifort",
+            b"libfabric",
+        ];
         const BLAS_NAMES: [&[u8]; 6] = [
             b"libopenblas",
             b"libmkl_",
@@ -330,7 +336,11 @@ impl Writer {
     /// Appends one entry made of the concatenated `parts`; cuts the payload at
     /// [`MAX_PAYLOAD`]. Returns false (and marks the record truncated) when full.
     pub fn append(&self, tag: u8, parts: &[&[u8]]) -> bool {
-        let len = parts.iter().map(|p| p.len()).sum::<usize>().min(MAX_PAYLOAD);
+        let len = parts
+            .iter()
+            .map(|p| p.len())
+            .sum::<usize>()
+            .min(MAX_PAYLOAD);
         let total = (4 + len + 3) & !3;
         let body_cap = self.capacity as usize - HEADER_LEN;
         let h = self.header();
@@ -383,7 +393,8 @@ impl Writer {
         // SAFETY: the mapping is `capacity` bytes long and stays mapped while
         // `self` is borrowed. Concurrent appends only write beyond `reserved`
         // or publish words atomically, which the parser tolerates.
-        let bytes = unsafe { core::slice::from_raw_parts(self.base as *const u8, self.capacity as usize) };
+        let bytes =
+            unsafe { core::slice::from_raw_parts(self.base as *const u8, self.capacity as usize) };
         match RawRecord::parse(bytes) {
             Ok(r) => r,
             // Unreachable for a record this writer created; an empty view is
@@ -537,7 +548,10 @@ impl<'a> RawRecord<'a> {
     /// malformed entry.
     pub fn entries(&self) -> Entries<'a> {
         let end = (self.reserved as usize).min(self.body.len());
-        Entries { body: &self.body[..end], at: 0 }
+        Entries {
+            body: &self.body[..end],
+            at: 0,
+        }
     }
 
     /// The first entry with `tag`, if any.
@@ -547,7 +561,10 @@ impl<'a> RawRecord<'a> {
 
     /// The last entry with `tag`, if any (for values that may be updated).
     pub fn last(&self, tag: u8) -> Option<&'a [u8]> {
-        self.entries().filter(|e| e.tag == tag).last().map(|e| e.payload)
+        self.entries()
+            .filter(|e| e.tag == tag)
+            .last()
+            .map(|e| e.payload)
     }
 
     /// The record id as 32 lowercase hex digits.
@@ -601,14 +618,30 @@ impl<'a> Iterator for Entries<'a> {
             self.at = self.body.len();
             return None;
         }
-        let entry = Entry { tag: word as u8, payload: &self.body[word_end..end] };
+        let entry = Entry {
+            tag: word as u8,
+            payload: &self.body[word_end..end],
+        };
         self.at = (end + 3) & !3;
         Some(entry)
     }
 }
 
-/// Splits a `PACKAGE` payload into `(via, name, version, env)`.
-pub fn split_package(payload: &[u8]) -> Option<(Via, &[u8], &[u8], &[u8])> {
+/// A `PACKAGE` entry's fields.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PackageEntry<'a> {
+    /// How it was seen.
+    pub via: Via,
+    /// Distribution name.
+    pub name: &'a [u8],
+    /// Version.
+    pub version: &'a [u8],
+    /// Environment label or prefix.
+    pub env: &'a [u8],
+}
+
+/// Splits a `PACKAGE` payload into its fields.
+pub fn split_package(payload: &[u8]) -> Option<PackageEntry<'_>> {
     let (&via, rest) = payload.split_first()?;
     let via = Via::from_byte(via)?;
     let mut fields = rest.splitn(3, |&b| b == 0);
@@ -618,7 +651,12 @@ pub fn split_package(payload: &[u8]) -> Option<(Via, &[u8], &[u8], &[u8])> {
     if name.is_empty() {
         return None;
     }
-    Some((via, name, version, env))
+    Some(PackageEntry {
+        via,
+        name,
+        version,
+        env,
+    })
 }
 
 #[cfg(test)]
@@ -627,7 +665,14 @@ mod tests {
 
     fn new_record(buf: &mut [u64]) -> Writer {
         let cap = (buf.len() * 8) as u32;
-        let who = Identity { pid: 7, ppid: 1, uid: 1000, start_ns: 5, id: [0xab; 16], ..Identity::default() };
+        let who = Identity {
+            pid: 7,
+            ppid: 1,
+            uid: 1000,
+            start_ns: 5,
+            id: [0xab; 16],
+            ..Identity::default()
+        };
         // SAFETY: buf is zeroed, aligned, and outlives the writer in each test.
         unsafe { Writer::create(buf.as_mut_ptr() as *mut u8, cap, &who) }
     }
@@ -642,17 +687,26 @@ mod tests {
         let mut buf = vec![0u64; 1024];
         let w = new_record(&mut buf);
         assert!(w.append(tag::EXE, &[b"/usr/bin/python3"]));
-        assert!(w.append(tag::PACKAGE, &[b"i", b"numpy", b"\0", b"1.26.4", b"\0", b"venv"]));
+        assert!(w.append(
+            tag::PACKAGE,
+            &[b"i", b"numpy", b"\0", b"1.26.4", b"\0", b"venv"]
+        ));
         w.count_fork();
         w.set_ending(Ending::Exit, 3, 0, 9);
         let r = RawRecord::parse(bytes(&buf)).unwrap();
-        assert_eq!((r.pid, r.ppid, r.uid, r.forks, r.status), (7, 1, 1000, 1, 3));
+        assert_eq!(
+            (r.pid, r.ppid, r.uid, r.forks, r.status),
+            (7, 1, 1000, 1, 3)
+        );
         assert_eq!(r.ending, Ending::Exit);
         let e: Vec<_> = r.entries().collect();
         assert_eq!(e.len(), 2);
         assert_eq!(e[0].payload, b"/usr/bin/python3");
         let (via, name, version, env) = split_package(e[1].payload).unwrap();
-        assert_eq!((via, name, version, env), (Via::Import, &b"numpy"[..], &b"1.26.4"[..], &b"venv"[..]));
+        assert_eq!(
+            (via, name, version, env),
+            (Via::Import, &b"numpy"[..], &b"1.26.4"[..], &b"venv"[..])
+        );
         assert_eq!(&r.id_hex()[..4], b"abab");
     }
 
@@ -702,7 +756,11 @@ mod tests {
                 let at = (state as usize) % b.len();
                 b[at] = (state >> 32) as u8;
             }
-            let cut = if round % 3 == 0 { (state as usize) % b.len() } else { b.len() };
+            let cut = if round % 3 == 0 {
+                (state as usize) % b.len()
+            } else {
+                b.len()
+            };
             if let Ok(r) = RawRecord::parse(&b[..cut]) {
                 for e in r.entries() {
                     let _ = split_package(e.payload);
@@ -713,10 +771,19 @@ mod tests {
 
     #[test]
     fn foreign_files_are_refused() {
-        assert_eq!(RawRecord::parse(&[0u8; 10]).unwrap_err(), RawError::TooShort);
-        assert_eq!(RawRecord::parse(&[0u8; 4096]).unwrap_err(), RawError::BadMagic);
+        assert_eq!(
+            RawRecord::parse(&[0u8; 10]).unwrap_err(),
+            RawError::TooShort
+        );
+        assert_eq!(
+            RawRecord::parse(&[0u8; 4096]).unwrap_err(),
+            RawError::BadMagic
+        );
         let mut buf = vec![0u64; 1024];
         new_record(&mut buf);
-        assert!(matches!(RawRecord::parse(&bytes(&buf)[..4096]), Err(RawError::BadCapacity(_))));
+        assert!(matches!(
+            RawRecord::parse(&bytes(&buf)[..4096]),
+            Err(RawError::BadCapacity(_))
+        ));
     }
 }

@@ -38,10 +38,18 @@ impl Seen<'_> {
     }
 }
 
-fn seen<'a>(rec: &RawRecord<'a>, map: Option<&PackageMap<'a>>) -> impl Iterator<Item = Seen<'a>> + 'a {
+fn seen<'a>(
+    rec: &RawRecord<'a>,
+    map: Option<&PackageMap<'a>>,
+) -> impl Iterator<Item = Seen<'a>> + 'a {
     let map = map.copied();
     rec.entries().filter_map(move |e| match e.tag {
-        tag::PACKAGE => raw::split_package(e.payload).map(|(via, name, version, env)| Seen { via, name, version, env }),
+        tag::PACKAGE => raw::split_package(e.payload).map(|p| Seen {
+            via: p.via,
+            name: p.name,
+            version: p.version,
+            env: p.env,
+        }),
         tag::UNMAPPED => {
             let (&via, path) = e.payload.split_first()?;
             match map?.lookup(path) {
@@ -62,7 +70,12 @@ fn seen<'a>(rec: &RawRecord<'a>, map: Option<&PackageMap<'a>>) -> impl Iterator<
 ///
 /// `map` re-resolves `UNMAPPED` paths (the sweep passes the current map; the
 /// tracer passes `None`, having tried its map already).
-pub fn render(rec: &RawRecord<'_>, map: Option<&PackageMap<'_>>, ov: &Overrides<'_>, out: &mut Out<'_>) {
+pub fn render(
+    rec: &RawRecord<'_>,
+    map: Option<&PackageMap<'_>>,
+    ov: &Overrides<'_>,
+    out: &mut Out<'_>,
+) {
     let text = |t: u8| rec.first(t);
     out.raw(b"{");
     out.key(true, "schema");
@@ -98,7 +111,11 @@ pub fn render(rec: &RawRecord<'_>, map: Option<&PackageMap<'_>>, ov: &Overrides<
         Ending::Running => ov.ending.unwrap_or(Ending::Vanished),
         e => e,
     };
-    let end_ns = if rec.end_ns != 0 { rec.end_ns } else { ov.end_ns.unwrap_or(rec.start_ns) };
+    let end_ns = if rec.end_ns != 0 {
+        rec.end_ns
+    } else {
+        ov.end_ns.unwrap_or(rec.start_ns)
+    };
     out.key(false, "start");
     out.string(&crate::time::rfc3339_utc(rec.start_ns));
     out.key(false, "end");
@@ -134,7 +151,11 @@ pub fn render(rec: &RawRecord<'_>, map: Option<&PackageMap<'_>>, ov: &Overrides<
     out.key(false, "sample");
     render_fraction(rec.sample_ppm.min(1_000_000), out);
     out.key(false, "truncated");
-    out.raw(if rec.truncated() || out.overflowed() { b"true" } else { b"false" });
+    out.raw(if rec.truncated() || out.overflowed() {
+        b"true"
+    } else {
+        b"false"
+    });
     out.raw(b"}");
 }
 
@@ -142,7 +163,8 @@ fn render_job(rec: &RawRecord<'_>, out: &mut Out<'_>) {
     let field = |key: &str| {
         rec.entries().filter(|e| e.tag == tag::JOB).find_map(|e| {
             let p = e.payload;
-            (p.len() > key.len() && p.starts_with(key.as_bytes()) && p[key.len()] == b'=').then(|| &p[key.len() + 1..])
+            (p.len() > key.len() && p.starts_with(key.as_bytes()) && p[key.len()] == b'=')
+                .then(|| &p[key.len() + 1..])
         })
     };
     let Some(scheduler) = field("scheduler") else {
@@ -172,7 +194,11 @@ fn render_packages(rec: &RawRecord<'_>, map: Option<&PackageMap<'_>>, out: &mut 
         if seen(rec, map).take(i).any(|t| t.same_dist(&s)) {
             continue;
         }
-        let via = seen(rec, map).filter(|t| t.same_dist(&s)).map(|t| t.via).max_by_key(|v| v.strength()).unwrap_or(s.via);
+        let via = seen(rec, map)
+            .filter(|t| t.same_dist(&s))
+            .map(|t| t.via)
+            .max_by_key(|v| v.strength())
+            .unwrap_or(s.via);
         if !first {
             out.raw(b",");
         }
@@ -195,7 +221,9 @@ fn render_unmapped(rec: &RawRecord<'_>, map: Option<&PackageMap<'_>>, out: &mut 
     out.raw(b"[");
     let mut first = true;
     for e in rec.entries().filter(|e| e.tag == tag::UNMAPPED) {
-        let Some((_, path)) = e.payload.split_first() else { continue };
+        let Some((_, path)) = e.payload.split_first() else {
+            continue;
+        };
         if let Some(map) = map {
             if !matches!(map.lookup(path), Lookup::Unmapped) {
                 continue;
@@ -212,9 +240,13 @@ fn render_unmapped(rec: &RawRecord<'_>, map: Option<&PackageMap<'_>>, out: &mut 
 
 fn render_native(rec: &RawRecord<'_>, out: &mut Out<'_>) {
     out.raw(b"{");
-    for (i, (kind, key)) in [(raw::native::CUDA, "cuda"), (raw::native::MPI, "mpi"), (raw::native::BLAS, "blas")]
-        .into_iter()
-        .enumerate()
+    for (i, (kind, key)) in [
+        (raw::native::CUDA, "cuda"),
+        (raw::native::MPI, "mpi"),
+        (raw::native::BLAS, "blas"),
+    ]
+    .into_iter()
+    .enumerate()
     {
         out.key(i == 0, key);
         out.raw(b"[");
@@ -304,13 +336,19 @@ mod tests {
         assert_eq!(v["script"], "-c");
         assert_eq!(v["python"]["version"], "3.11.7");
         assert_eq!(v["python"]["prefix"], serde_json::Value::Null);
-        assert_eq!(v["ended"], serde_json::json!({"how": "exit", "status": 3, "signal": null}));
+        assert_eq!(
+            v["ended"],
+            serde_json::json!({"how": "exit", "status": 3, "signal": null})
+        );
         assert_eq!(v["job"]["id"], "42");
         assert_eq!(v["job"]["tasks"], 4);
         assert_eq!(v["job"]["rank"], serde_json::Value::Null);
         let pk = v["packages"].as_array().unwrap();
         assert_eq!(pk.len(), 2);
-        assert_eq!(pk[0], serde_json::json!({"name": "numpy", "version": "1.26.4", "via": "import", "env": "/venv"}));
+        assert_eq!(
+            pk[0],
+            serde_json::json!({"name": "numpy", "version": "1.26.4", "via": "import", "env": "/venv"})
+        );
         assert_eq!(pk[1]["via"], "extension");
         assert_eq!(v["unmapped"], serde_json::json!(["/home/u/mymod.py"]));
         assert_eq!(v["native"]["cuda"], serde_json::json!(["libcudart.so.12"]));
@@ -323,7 +361,12 @@ mod tests {
     fn vanished_with_owner_override() {
         let mut buf = vec![0u64; 1024];
         let w = record(&mut buf);
-        let ov = Overrides { uid: Some(4242), user: Some(b"alice"), end_ns: Some(1_700_000_002_000_000_000), ..Default::default() };
+        let ov = Overrides {
+            uid: Some(4242),
+            user: Some(b"alice"),
+            end_ns: Some(1_700_000_002_000_000_000),
+            ..Default::default()
+        };
         let v = render_json(&w, &ov);
         assert_eq!(v["uid"], 4242);
         assert_eq!(v["user"], "alice");
@@ -335,7 +378,12 @@ mod tests {
 
     #[test]
     fn fractions_render_as_numbers() {
-        for (ppm, text) in [(1_000_000, "1.0"), (0, "0.0"), (5, "0.000005"), (500_000, "0.5")] {
+        for (ppm, text) in [
+            (1_000_000, "1.0"),
+            (0, "0.0"),
+            (5, "0.000005"),
+            (500_000, "0.5"),
+        ] {
             let mut buf = [0u8; 32];
             let mut out = Out::new(&mut buf);
             render_fraction(ppm, &mut out);

@@ -13,17 +13,17 @@ use std::process::ExitCode;
 /// Options shared by commands that need the tracer's settings.
 #[derive(Args, Clone, Debug, Default)]
 pub struct Settings {
-    /// Configuration file (default: $PYUSAGE_CONFIG, else the system file).
-    #[arg(long, value_name = "FILE")]
+    /// Configuration file (default: the system file).
+    #[arg(long, value_name = "FILE", env = "PYUSAGE_CONFIG")]
     pub config: Option<PathBuf>,
     /// Spool directory for shipped records (overrides `spool`).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", env = "PYUSAGE_SPOOL")]
     pub spool: Option<PathBuf>,
     /// Node-local directory of raw records (overrides `runtime_dir`).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", env = "PYUSAGE_RUNTIME_DIR")]
     pub runtime_dir: Option<PathBuf>,
     /// Package map (overrides `map`).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", env = "PYUSAGE_MAP")]
     pub map: Option<PathBuf>,
 }
 
@@ -51,8 +51,12 @@ impl Settings {
     pub fn config_file(&self) -> Option<PathBuf> {
         self.config
             .clone()
-            .or_else(|| std::env::var_os("PYUSAGE_CONFIG").filter(|v| !v.is_empty()).map(PathBuf::from))
-            .or_else(|| Path::new(SYSTEM_CONFIG_PATH).exists().then(|| PathBuf::from(SYSTEM_CONFIG_PATH)))
+            .filter(|p| !p.as_os_str().is_empty())
+            .or_else(|| {
+                Path::new(SYSTEM_CONFIG_PATH)
+                    .exists()
+                    .then(|| PathBuf::from(SYSTEM_CONFIG_PATH))
+            })
     }
 
     /// Loads the file (the tracer's parser) and applies command-line overrides.
@@ -60,7 +64,8 @@ impl Settings {
         let mut config = Config::default();
         let source = self.config_file();
         if let Some(file) = &source {
-            let text = std::fs::read(file).with_context(|| format!("cannot read config {}", file.display()))?;
+            let text = std::fs::read(file)
+                .with_context(|| format!("cannot read config {}", file.display()))?;
             config.apply(&text, file == Path::new(SYSTEM_CONFIG_PATH));
             if config.errors > 0 {
                 eprintln!(
@@ -72,9 +77,18 @@ impl Settings {
             }
         }
         Ok(Effective {
-            spool: self.spool.clone().unwrap_or_else(|| path_of(config.spool.as_bytes())),
-            runtime_dir: self.runtime_dir.clone().unwrap_or_else(|| path_of(config.runtime_dir.as_bytes())),
-            map: self.map.clone().unwrap_or_else(|| path_of(config.map.as_bytes())),
+            spool: self
+                .spool
+                .clone()
+                .unwrap_or_else(|| path_of(config.spool.as_bytes())),
+            runtime_dir: self
+                .runtime_dir
+                .clone()
+                .unwrap_or_else(|| path_of(config.runtime_dir.as_bytes())),
+            map: self
+                .map
+                .clone()
+                .unwrap_or_else(|| path_of(config.map.as_bytes())),
             config,
             source,
         })
@@ -138,7 +152,8 @@ pub fn run(args: ConfigArgs) -> Result<ExitCode> {
 
 /// Every problem found in a configuration file.
 pub fn check(file: &Path) -> Result<Vec<String>> {
-    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     let table: toml::Table = match text.parse() {
         Ok(t) => t,
         Err(e) => return Ok(vec![format!("not valid TOML: {e}")]),

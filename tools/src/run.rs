@@ -15,23 +15,36 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE", env = "PYUSAGE_LIB")]
     lib: Option<PathBuf>,
     /// The command and its arguments.
-    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "CMD")]
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "CMD"
+    )]
     command: Vec<std::ffi::OsString>,
 }
 
 /// Where the tracer library is installed relative to this program.
 pub fn find_library(explicit: Option<PathBuf>) -> Result<PathBuf> {
     if let Some(lib) = explicit {
-        return Ok(std::fs::canonicalize(&lib).with_context(|| format!("tracer library {}", lib.display()))?);
+        return std::fs::canonicalize(&lib)
+            .with_context(|| format!("tracer library {}", lib.display()));
     }
     let exe = std::env::current_exe().context("cannot locate the pyusage program")?;
     let dir = exe.parent().map(PathBuf::from).unwrap_or_default();
-    for candidate in [dir.join("libpyusage.so"), dir.join("../lib/pyusage/libpyusage.so"), dir.join("../lib/libpyusage.so")] {
+    for candidate in [
+        dir.join("libpyusage.so"),
+        dir.join("../lib/pyusage/libpyusage.so"),
+        dir.join("../lib/libpyusage.so"),
+    ] {
         if candidate.exists() {
             return Ok(std::fs::canonicalize(candidate)?);
         }
     }
-    bail!("libpyusage.so not found next to {} (use --lib)", exe.display())
+    bail!(
+        "libpyusage.so not found next to {} (use --lib)",
+        exe.display()
+    )
 }
 
 pub fn run(args: RunArgs) -> Result<ExitCode> {
@@ -50,7 +63,10 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     };
     cmd.env("LD_PRELOAD", preload);
     if let Some(config) = &s.config {
-        cmd.env("PYUSAGE_CONFIG", std::fs::canonicalize(config).with_context(|| config.display().to_string())?);
+        cmd.env(
+            "PYUSAGE_CONFIG",
+            std::fs::canonicalize(config).with_context(|| config.display().to_string())?,
+        );
     }
     for (var, dir, create) in [
         ("PYUSAGE_SPOOL", &s.spool, true),
@@ -59,7 +75,8 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     ] {
         if let Some(dir) = dir {
             if create {
-                std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot create {}", dir.display()))?;
             }
             cmd.env(var, std::path::absolute(dir)?);
         }

@@ -49,18 +49,27 @@ struct Tally {
 
 pub fn run(args: SweepArgs) -> Result<ExitCode> {
     let e = args.settings.load()?;
-    let quarantine = args.quarantine.clone().unwrap_or_else(|| e.runtime_dir.join("quarantine"));
+    let quarantine = args
+        .quarantine
+        .clone()
+        .unwrap_or_else(|| e.runtime_dir.join("quarantine"));
     let map_bytes = std::fs::read(&e.map).ok();
     let map = match map_bytes.as_deref().map(PackageMap::parse) {
         Some(Ok(m)) => match m.verify_checksum() {
             Ok(()) => Some(m),
             Err(err) => {
-                eprintln!("pyusage: warning: {}: {err}; keeping raw paths", e.map.display());
+                eprintln!(
+                    "pyusage: warning: {}: {err}; keeping raw paths",
+                    e.map.display()
+                );
                 None
             }
         },
         Some(Err(err)) => {
-            eprintln!("pyusage: warning: {}: {err}; keeping raw paths", e.map.display());
+            eprintln!(
+                "pyusage: warning: {}: {err}; keeping raw paths",
+                e.map.display()
+            );
             None
         }
         None => None,
@@ -68,10 +77,15 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
     let entries = match std::fs::read_dir(&e.runtime_dir) {
         Ok(entries) => entries,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-            println!("nothing to sweep: {} does not exist", e.runtime_dir.display());
+            println!(
+                "nothing to sweep: {} does not exist",
+                e.runtime_dir.display()
+            );
             return Ok(ExitCode::SUCCESS);
         }
-        Err(err) => return Err(err).with_context(|| format!("cannot list {}", e.runtime_dir.display())),
+        Err(err) => {
+            return Err(err).with_context(|| format!("cannot list {}", e.runtime_dir.display()))
+        }
     };
     let mut tally = Tally::default();
     for entry in entries.flatten() {
@@ -83,7 +97,13 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
         if sweeper.is_some_and(pid_exists) {
             continue; // another sweep is on it
         }
-        match sweep_one(&entry.path(), map.as_ref(), &e.spool, &quarantine, args.dry_run) {
+        match sweep_one(
+            &entry.path(),
+            map.as_ref(),
+            &e.spool,
+            &quarantine,
+            args.dry_run,
+        ) {
             Ok(Outcome::Shipped) => tally.shipped += 1,
             Ok(Outcome::AlreadyShipped) => tally.already += 1,
             Ok(Outcome::Live) => tally.live += 1,
@@ -104,12 +124,17 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
         tally.quarantined,
         tally.failed
     );
-    Ok(if tally.failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if tally.failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// `rec-...bin.sweep-<pid>` names a record claimed by sweeper `pid`.
 fn claimed_by(name: &str) -> Option<u32> {
-    name.rsplit_once(".sweep-").and_then(|(_, pid)| pid.parse().ok())
+    name.rsplit_once(".sweep-")
+        .and_then(|(_, pid)| pid.parse().ok())
 }
 
 fn pid_exists(pid: u32) -> bool {
@@ -131,11 +156,26 @@ enum Outcome {
     LostRace,
 }
 
-fn sweep_one(path: &Path, map: Option<&PackageMap<'_>>, spool: &Path, quarantine: &Path, dry_run: bool) -> Result<Outcome> {
+fn sweep_one(
+    path: &Path,
+    map: Option<&PackageMap<'_>>,
+    spool: &Path,
+    quarantine: &Path,
+    dry_run: bool,
+) -> Result<Outcome> {
     let meta = std::fs::symlink_metadata(path)?;
-    let young = meta.modified().ok().and_then(|m| SystemTime::now().duration_since(m).ok()).is_none_or(|age| age < GRACE);
+    let young = meta
+        .modified()
+        .ok()
+        .and_then(|m| SystemTime::now().duration_since(m).ok())
+        .is_none_or(|age| age < GRACE);
     if !meta.file_type().is_file() || meta.len() > u64::from(MAX_CAPACITY) {
-        return quarantine_file(path, quarantine, "not a regular file of record size", dry_run);
+        return quarantine_file(
+            path,
+            quarantine,
+            "not a regular file of record size",
+            dry_run,
+        );
     }
     let bytes = std::fs::read(path)?;
     let rec = match RawRecord::parse(&bytes) {
@@ -173,7 +213,11 @@ fn sweep_one(path: &Path, map: Option<&PackageMap<'_>>, spool: &Path, quarantine
         uid: Some(meta.uid()),
         user: user.as_deref().map(str::as_bytes),
         ending: None,
-        end_ns: meta.modified().ok().and_then(|m| m.duration_since(SystemTime::UNIX_EPOCH).ok()).map(|d| d.as_nanos() as u64),
+        end_ns: meta
+            .modified()
+            .ok()
+            .and_then(|m| m.duration_since(SystemTime::UNIX_EPOCH).ok())
+            .map(|d| d.as_nanos() as u64),
     };
     let mut buf = vec![0u8; bytes.len() * 6 + 4096];
     let mut out = Out::new(&mut buf);
@@ -198,7 +242,8 @@ fn quarantine_file(path: &Path, quarantine: &Path, why: &str, dry_run: bool) -> 
     if dry_run {
         return Ok(Outcome::Quarantined);
     }
-    std::fs::create_dir_all(quarantine).with_context(|| format!("cannot create {}", quarantine.display()))?;
+    std::fs::create_dir_all(quarantine)
+        .with_context(|| format!("cannot create {}", quarantine.display()))?;
     let target = quarantine.join(path.file_name().unwrap_or_default());
     std::fs::rename(path, &target)
         .or_else(|_| std::fs::copy(path, &target).and_then(|_| std::fs::remove_file(path)))
@@ -217,5 +262,9 @@ fn user_name(uid: u32) -> Option<String> {
         return None;
     }
     // SAFETY: pw_name points into buf, NUL-terminated.
-    Some(unsafe { std::ffi::CStr::from_ptr(pwd.pw_name) }.to_string_lossy().into_owned())
+    Some(
+        unsafe { std::ffi::CStr::from_ptr(pwd.pw_name) }
+            .to_string_lossy()
+            .into_owned(),
+    )
 }
