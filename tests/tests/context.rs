@@ -111,14 +111,29 @@ fn opt_out_with_pyusage_disable() {
     assert!(t.spool_files().is_empty());
 }
 
+/// Only the system config file may forbid opting out: a user's
+/// `PYUSAGE_CONFIG` saying `allow_opt_out = false` does not override
+/// `PYUSAGE_DISABLE=1`. (The system file is `/etc/pyusage/config.toml`,
+/// shared by every process on the machine, so the tests leave it alone.)
 #[test]
-fn opt_out_forbidden_by_admin() {
+fn user_config_cannot_forbid_opt_out() {
     let py = or_skip!(py(), "3.11.7 missing");
-    let t = Tracer::new().with_config("allow_opt_out = false");
+    let t = Tracer::new().with_config("allow_opt_out = false\nallow_user_config = false");
+    let (prog, _) = probe(&py, &t);
+    prog.env("PYUSAGE_DISABLE", "1")
+        .run_both(&t)
+        .assert_success();
+    t.assert_nothing_written("allow_opt_out = false in a user config");
+}
+
+/// The same user config without the opt-out: a record, so the file is read.
+#[test]
+fn user_config_with_admin_keys_still_traces() {
+    let py = or_skip!(py(), "3.11.7 missing");
+    let t = Tracer::new().with_config("allow_opt_out = false\nallow_user_config = false");
     let (prog, file) = probe(&py, &t);
-    let out = prog.env("PYUSAGE_DISABLE", "1").run_both(&t);
-    let r = t.record_of(out.pid);
-    r.assert_unmapped_covers(&file);
+    let out = prog.run_both(&t);
+    t.record_of(out.pid).assert_unmapped_covers(&file);
 }
 
 #[test]
