@@ -7,7 +7,7 @@
 
 use pyusage_tests::fixtures::{venv_map, venv_python};
 use pyusage_tests::python::Python;
-use pyusage_tests::{dump, or_skip, rfc3339_now, Record, Tracer};
+use pyusage_tests::{or_skip, rfc3339_now, Record, Tracer};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
