@@ -4,7 +4,7 @@
 //! nothing and understands the subset of TOML the file needs: top-level
 //! `key = value` lines with basic or literal strings, booleans and numbers,
 //! comments, and tables (whose keys the tracer ignores; the tools read e.g. the
-//! `[map]` table with a full TOML parser). A line it cannot understand is
+//! `[map_build]` table with a full TOML parser). A line it cannot understand is
 //! skipped and counted in [`Config::errors`]; `pyusage config check` names it.
 //!
 //! ```toml
@@ -328,7 +328,7 @@ mod tests {
         c.apply(
             b"# site config\nenabled = false\nspool = \"/s/p\" # trailing\nruntime_dir = '/dev/shm/x'\n\
               map = \"/m\\\"q\"\nsample = 0.25\nrecord_bytes = 131072\nall_ranks = true\n\
-              allow_opt_out = false\n[map]\nroots = [\"/opt\"]\n",
+              allow_opt_out = false\n[map_build]\nroots = [\"/opt\"]\n",
             true,
         );
         assert!(!c.enabled && c.all_ranks && !c.allow_opt_out);

@@ -161,7 +161,7 @@ pub fn check(file: &Path) -> Result<Vec<String>> {
     let mut problems = Vec::new();
     for (key, value) in &table {
         if value.is_table() {
-            continue; // [map] and future tables belong to the tools
+            continue; // [map_build] and future tables belong to the tools
         }
         if !pyusage_record::config::KEYS.contains(&key.as_str()) {
             problems.push(format!("unknown key `{key}`"));

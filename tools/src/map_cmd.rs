@@ -49,7 +49,7 @@ pub struct BuildArgs {
     /// EXE[=LABEL]. Repeatable.
     #[arg(long = "python", value_name = "EXE[=LABEL]")]
     pub pythons: Vec<String>,
-    /// TOML config whose `[map]` table may hold `roots = ["DIR=LABEL", ...]`
+    /// TOML config whose `[map_build]` table may hold `roots = ["DIR=LABEL", ...]`
     /// and `pythons = [...]`.
     #[arg(long = "config", env = "PYUSAGE_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -99,10 +99,12 @@ pub fn run(args: MapArgs) -> Result<ExitCode> {
     }
 }
 
+/// The config file as far as map building goes: its `[map_build]` table.
+/// (`map = "FILE"` at the top level is where the tracer finds the map.)
 #[derive(serde::Deserialize, Default)]
 struct ConfigFile {
     #[serde(default)]
-    map: MapConfig,
+    map_build: MapConfig,
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -118,7 +120,7 @@ fn read_config(path: &Path) -> Result<MapConfig> {
         .with_context(|| format!("cannot read config {}", path.display()))?;
     let cfg: ConfigFile =
         toml::from_str(&text).with_context(|| format!("invalid config {}", path.display()))?;
-    Ok(cfg.map)
+    Ok(cfg.map_build)
 }
 
 struct Bar(Option<indicatif::ProgressBar>);
@@ -145,7 +147,7 @@ fn run_build(a: BuildArgs) -> Result<ExitCode> {
         pythons.extend(c.pythons);
     }
     if roots.is_empty() && pythons.is_empty() {
-        bail!("nothing to scan: give --root DIR, --python EXE, or roots in the [map] table of the config");
+        bail!("nothing to scan: give --root DIR, --python EXE, or roots in the [map_build] table of the config");
     }
     let opts = BuildOptions {
         roots: roots.iter().map(|s| RootSpec::parse(s)).collect(),
@@ -193,10 +195,18 @@ fn run_build(a: BuildArgs) -> Result<ExitCode> {
         writeln!(out, "keys: {}", report.keys)?;
         writeln!(out, "conflicts: {}", report.conflict_count)?;
         for c in &report.conflicts {
-            writeln!(out, "  {}: kept {}, also claimed by {}", c.path, c.kept, c.other)?;
+            writeln!(
+                out,
+                "  {}: kept {}, also claimed by {}",
+                c.path, c.kept, c.other
+            )?;
         }
         if report.conflict_count > report.conflicts.len() {
-            writeln!(out, "  ... and {} more", report.conflict_count - report.conflicts.len())?;
+            writeln!(
+                out,
+                "  ... and {} more",
+                report.conflict_count - report.conflicts.len()
+            )?;
         }
         writeln!(out, "warnings: {}", report.warnings.len())?;
         writeln!(
@@ -211,13 +221,19 @@ fn run_build(a: BuildArgs) -> Result<ExitCode> {
 }
 
 fn load(path: &Path) -> Result<Vec<u8>> {
-    let meta = std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let meta =
+        std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
     if meta.len() > pyusage_resolver::MAX_MAP_BYTES {
-        bail!("{} is {} bytes, larger than any package map", path.display(), meta.len());
+        bail!(
+            "{} is {} bytes, larger than any package map",
+            path.display(),
+            meta.len()
+        );
     }
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let map = PackageMap::parse(&bytes).with_context(|| format!("{}", path.display()))?;
-    map.verify_checksum().with_context(|| format!("{}", path.display()))?;
+    map.verify_checksum()
+        .with_context(|| format!("{}", path.display()))?;
     Ok(bytes)
 }
 
@@ -281,7 +297,13 @@ fn run_stats(a: StatsArgs) -> Result<ExitCode> {
         }
     }
     let mut out = std::io::stdout().lock();
-    writeln!(out, "map: {} ({} bytes, format version {})", a.map.display(), bytes.len(), pyusage_resolver::format::FORMAT_VERSION)?;
+    writeln!(
+        out,
+        "map: {} ({} bytes, format version {})",
+        a.map.display(),
+        bytes.len(),
+        pyusage_resolver::format::FORMAT_VERSION
+    )?;
     writeln!(out, "built at: {} (Unix time)", map.built_at())?;
     writeln!(out, "distributions: {}", map.dist_count())?;
     writeln!(
@@ -324,7 +346,13 @@ fn run_diff(a: DiffArgs) -> Result<ExitCode> {
                 rem += 1;
                 writeln!(out, "removed    {name} {version}  [{env}]")?;
             }
-            Change::Changed { env, name, old, new, upgrade } => {
+            Change::Changed {
+                env,
+                name,
+                old,
+                new,
+                upgrade,
+            } => {
                 let word = if *upgrade {
                     up += 1;
                     "upgraded  "
@@ -336,6 +364,9 @@ fn run_diff(a: DiffArgs) -> Result<ExitCode> {
             }
         }
     }
-    writeln!(out, "{ins} installed, {rem} removed, {up} upgraded, {down} downgraded")?;
+    writeln!(
+        out,
+        "{ins} installed, {rem} removed, {up} upgraded, {down} downgraded"
+    )?;
     Ok(ExitCode::SUCCESS)
 }

@@ -63,22 +63,16 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     };
     cmd.env("LD_PRELOAD", preload);
     if let Some(config) = &s.config {
-        cmd.env(
-            "PYUSAGE_CONFIG",
-            std::fs::canonicalize(config).with_context(|| config.display().to_string())?,
-        );
+        cmd.env("PYUSAGE_CONFIG", std::fs::canonicalize(config).with_context(|| config.display().to_string())?);
     }
-    for (var, dir, create) in [
-        ("PYUSAGE_SPOOL", &s.spool, true),
-        ("PYUSAGE_RUNTIME_DIR", &s.runtime_dir, true),
-        ("PYUSAGE_MAP", &s.map, false),
-    ] {
-        if let Some(dir) = dir {
-            if create {
-                std::fs::create_dir_all(dir)
-                    .with_context(|| format!("cannot create {}", dir.display()))?;
-            }
-            cmd.env(var, std::path::absolute(dir)?);
+    // The tracer never creates the spool; make sure the one in force exists.
+    let effective = s.load()?;
+    for dir in [&effective.spool, &effective.runtime_dir] {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    for (var, path) in [("PYUSAGE_SPOOL", &s.spool), ("PYUSAGE_RUNTIME_DIR", &s.runtime_dir), ("PYUSAGE_MAP", &s.map)] {
+        if let Some(path) = path {
+            cmd.env(var, std::path::absolute(path)?);
         }
     }
     // exec: the command keeps our pid, its exit status and its signals are its own.

@@ -87,6 +87,9 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
             return Err(err).with_context(|| format!("cannot list {}", e.runtime_dir.display()))
         }
     };
+    if !args.dry_run {
+        std::fs::create_dir_all(&e.spool).with_context(|| format!("cannot create spool {}", e.spool.display()))?;
+    }
     let mut tally = Tally::default();
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
