@@ -66,7 +66,9 @@ impl Settings {
         if let Some(file) = &source {
             let text = std::fs::read(file)
                 .with_context(|| format!("cannot read config {}", file.display()))?;
-            config.apply(&text, file == Path::new(SYSTEM_CONFIG_PATH));
+            // Shown as the file says, whoever will read it; the tracer ignores the
+            // allow_* keys in a user's PYUSAGE_CONFIG file.
+            config.apply(&text, true);
             if config.errors > 0 {
                 eprintln!(
                     "pyusage: warning: {}: line {} (and {} more) not understood; run `pyusage config check`",
@@ -99,22 +101,20 @@ impl Settings {
 pub struct ConfigArgs {
     #[command(subcommand)]
     command: ConfigCommand,
-    #[command(flatten)]
-    settings: Settings,
 }
 
 #[derive(Subcommand)]
 enum ConfigCommand {
     /// Print the settings the tracer would use.
-    Show,
+    Show(Settings),
     /// Check the file: TOML syntax, known keys, value types and ranges.
-    Check,
+    Check(Settings),
 }
 
 pub fn run(args: ConfigArgs) -> Result<ExitCode> {
     match args.command {
-        ConfigCommand::Show => {
-            let e = args.settings.load()?;
+        ConfigCommand::Show(settings) => {
+            let e = settings.load()?;
             let c = &e.config;
             match &e.source {
                 Some(f) => println!("# from {}", f.display()),
@@ -131,8 +131,8 @@ pub fn run(args: ConfigArgs) -> Result<ExitCode> {
             println!("allow_user_config = {}", c.allow_user_config);
             Ok(ExitCode::SUCCESS)
         }
-        ConfigCommand::Check => {
-            let Some(file) = args.settings.config_file() else {
+        ConfigCommand::Check(settings) => {
+            let Some(file) = settings.config_file() else {
                 println!("no configuration file; the tracer uses built-in defaults");
                 return Ok(ExitCode::SUCCESS);
             };
