@@ -299,6 +299,28 @@ impl Running {
         }
     }
 
+    /// Wait until the process is asleep (state `S` in `/proc/PID/stat`),
+    /// e.g. in the `time.sleep` that follows its "ready" line, so that a
+    /// signal sent next lands at the same place in every run.
+    pub fn wait_sleeping(&self) {
+        let path = format!("/proc/{}/stat", self.pid);
+        let start = Instant::now();
+        loop {
+            let stat = std::fs::read_to_string(&path).unwrap_or_default();
+            // The state follows the parenthesised command name.
+            let state = stat.rsplit_once(") ").and_then(|(_, r)| r.chars().next());
+            if state == Some('S') {
+                return;
+            }
+            assert!(
+                state.is_some() && start.elapsed() < HANG_GUARD,
+                "pid {} never went to sleep (state {state:?})",
+                self.pid
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
     /// Send a signal.
     pub fn kill(&self, sig: i32) {
         // SAFETY: plain kill(2) on our own child, which has not been reaped.

@@ -498,6 +498,7 @@ fn kill_run(prog: &Prog, t: Option<&Tracer>, sig: i32) -> Outcome {
         None => prog.spawn_plain(),
     };
     run.wait_for_line("ready");
+    run.wait_sleeping();
     run.kill(sig);
     run.finish()
 }
