@@ -254,3 +254,82 @@ fn runpath_origin_sibling_c_program() {
     assert_eq!(out.stdout_str(), format!("{}\n", libs.value));
     t.assert_nothing_written("a C program");
 }
+
+// ------------------------------------------------------------ native, config
+
+/// Libraries of the flagged kinds, loaded with `ctypes`, land in `native`
+/// by file name; an ordinary library does not.
+#[test]
+fn native_libraries_by_kind() {
+    let py = or_skip!(py(), "3.11.7 missing");
+    let t = Tracer::new();
+    let dir = t.scratch("native");
+    let names = [
+        ("mpi", "libmpi.so.40"),
+        ("cuda", "libcudart.so.12"),
+        ("blas", "libopenblas.so.0"),
+        ("none", "libplainthing.so.1"),
+    ];
+    let src = dir.join("empty.c");
+    std::fs::write(&src, "int pyusage_native_probe(void) { return 1; }\n").unwrap();
+    for (_, name) in names {
+        let out = std::process::Command::new("gcc")
+            .args(["-shared", "-fPIC"])
+            .arg(format!("-Wl,-soname,{name}"))
+            .arg("-o")
+            .arg(dir.join(name))
+            .arg(&src)
+            .output();
+        match out {
+            Ok(o) if o.status.success() => {}
+            Ok(o) => panic!("gcc: {}", String::from_utf8_lossy(&o.stderr)),
+            Err(e) => pyusage_tests::skip!("gcc is not available: {e}"),
+        }
+    }
+    let code = format!(
+        "import ctypes, os\nd = {:?}\nfor n in {:?}:\n    ctypes.CDLL(os.path.join(d, n))\nprint('loaded')\n",
+        dir.to_str().unwrap(),
+        names.iter().map(|n| n.1).collect::<Vec<_>>()
+    );
+    let out = py.prog().arg("-c").arg(code).run_both(&t);
+    out.assert_success();
+    let r = t.record_of(out.pid);
+    for (kind, name) in &names[..3] {
+        assert_eq!(r.0["native"][kind], json!([name]), "native.{kind}: {r:?}");
+    }
+}
+
+/// A tiny raw record fills up: the process is unharmed, the record says
+/// `truncated` and is still valid.
+#[test]
+fn small_record_is_truncated_not_harmful() {
+    let py = or_skip!(py(), "3.11.7 missing");
+    let t = Tracer::new().with_config("record_bytes = 4096");
+    let dir = t.scratch("many");
+    for i in 0..300 {
+        let d = dir.join(format!("pyusage_many_{i:03}"));
+        std::fs::create_dir(&d).unwrap();
+        std::fs::write(d.join("__init__.py"), format!("N = {i}\n")).unwrap();
+    }
+    let code = format!(
+        "import sys, importlib\nsys.path.insert(0, {:?})\n\
+         print(sum(importlib.import_module('pyusage_many_%03d' % i).N for i in range(300)))\n",
+        dir.to_str().unwrap()
+    );
+    let out = py.prog().arg("-c").arg(code).run_both(&t);
+    out.assert_success();
+    assert_eq!(out.stdout_str(), "44850\n");
+    let r = t.record_of(out.pid);
+    assert_eq!(r.0["truncated"], json!(true), "{r:?}");
+    r.assert_ended("exit", Some(0), None);
+}
+
+/// `sample = 0.0`: nothing is traced.
+#[test]
+fn sample_zero_traces_nothing() {
+    let py = or_skip!(py(), "3.11.7 missing");
+    let t = Tracer::new().with_config("sample = 0.0");
+    let (prog, _) = probe(&py, &t);
+    prog.run_both(&t).assert_success();
+    t.assert_nothing_written("sample = 0.0");
+}

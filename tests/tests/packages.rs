@@ -163,6 +163,20 @@ fn imports_resolve_to_distributions() {
         .find(|p| p["name"] == "pyusage-editable-demo")
         .unwrap()["version"];
     assert_eq!(*edit, Value::from("0.3.1"));
+    // numpy and scipy.linalg load the OpenBLAS their wheels bundle.
+    let sp = site_packages(&py);
+    for libs in ["numpy.libs", "scipy.libs"] {
+        for e in std::fs::read_dir(sp.join(libs)).unwrap().flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.contains("openblas") {
+                let blas = r.0["native"]["blas"].as_array().unwrap();
+                assert!(
+                    blas.iter().any(|b| b == name.as_str()),
+                    "{libs}/{name} is not in native.blas: {r:?}"
+                );
+            }
+        }
+    }
 }
 
 /// `-I`, `-E` and `-S` (site-packages added by hand) resolve the same.
