@@ -677,3 +677,140 @@ fn sweep_spares_live_process() {
     t.sweep();
     assert_eq!(t.records().len(), 1, "{}", dump(&t.records()));
 }
+
+// ------------------------------------------------------ exec edge cases
+
+/// A failed `exec` (the `os.exec` audit event fires before the call) must
+/// not end the record: the process goes on and exits normally.
+fn failed_exec(py: &Python) {
+    let t = Tracer::new();
+    let (dir, files) = mods(&t, &["main", "after"]);
+    let code = format!(
+        "{}import os, pyusage_main\n\
+         try:\n    os.execv('/nonexistent/pyusage-no-such-program', ['x'])\n\
+         except OSError as e:\n    print('exec failed', e.errno)\n\
+         import pyusage_after\n\
+         print('still here')\n",
+        path_line(&dir)
+    );
+    let before = rfc3339_now();
+    let out = py.prog().arg("-c").arg(&code).run_both(&t);
+    out.assert_success();
+    assert_eq!(out.stdout_str(), "exec failed 2\nstill here\n");
+    let recs = t.records();
+    assert_eq!(recs.len(), 1, "{}", dump(&recs));
+    let r = t.record_of(out.pid);
+    py.expect(&out, &before).script(Some("-c")).check(&r);
+    r.assert_ended("exit", Some(0), None);
+    r.assert_unmapped_covers(&files[0]);
+    r.assert_unmapped_covers(&files[1]);
+}
+
+#[test]
+fn failed_exec_3_11() {
+    failed_exec(&or_skip!(py311(), "3.11.7 missing"));
+}
+#[test]
+fn failed_exec_debian_static() {
+    failed_exec(&or_skip!(Python::debian(), "debian python missing"));
+}
+
+/// fork, then exec in the child (what `subprocess` did before vfork): the
+/// child that imported nothing must not ship the parent's record; an exec'd
+/// python gets a record of its own.
+fn fork_then_exec(py: &Python, exec_python: bool) {
+    let t = Tracer::new();
+    let (dir, files) = mods(&t, &["main", "kid"]);
+    let kid = format!("{}import pyusage_kid\nprint('kid')\n", path_line(&dir));
+    let exec = if exec_python {
+        format!("os.execv(sys.executable, [sys.executable, '-c', {kid:?}])")
+    } else {
+        "os.execv('/bin/echo', ['echo', 'kid'])".to_owned()
+    };
+    let code = format!(
+        "{}import os, pyusage_main\n\
+         print('parent', flush=True)\n\
+         pid = os.fork()\n\
+         if pid == 0:\n    {exec}\n\
+         _, st = os.waitpid(pid, 0)\n\
+         print('status', st)\n",
+        path_line(&dir)
+    );
+    let before = rfc3339_now();
+    let out = py.prog().arg("-c").arg(&code).run_both(&t);
+    out.assert_success();
+    assert_eq!(out.stdout_str(), "parent\nkid\nstatus 0\n");
+    let recs = t.records();
+    assert_eq!(
+        recs.len(),
+        if exec_python { 2 } else { 1 },
+        "{}",
+        dump(&recs)
+    );
+    let parent = t.record_of(out.pid);
+    py.expect(&out, &before).script(Some("-c")).check(&parent);
+    parent.assert_ended("exit", Some(0), None);
+    parent.assert_unmapped_covers(&files[0]);
+    assert!(!parent.unmapped_covers(&files[1]), "{}", dump(&recs));
+    assert_eq!(parent.forks(), 1, "{}", dump(&recs));
+    if exec_python {
+        let k = recs.iter().find(|r| r.pid() != out.pid).unwrap();
+        assert_eq!(k.0["ppid"], json!(out.pid));
+        assert_eq!(k.forked_from(), None, "an exec'd python starts afresh");
+        k.assert_ended("exit", Some(0), None);
+        k.assert_unmapped_covers(&files[1]);
+        assert!(!k.unmapped_covers(&files[0]), "{}", dump(&recs));
+    }
+}
+
+#[test]
+fn fork_then_exec_other_3_11() {
+    fork_then_exec(&or_skip!(py311(), "3.11.7 missing"), false);
+}
+#[test]
+fn fork_then_exec_python_3_11() {
+    fork_then_exec(&or_skip!(py311(), "3.11.7 missing"), true);
+}
+#[test]
+fn fork_then_exec_python_3_8() {
+    fork_then_exec(&or_skip!(Python::pyenv("3.8.18"), "3.8.18 missing"), true);
+}
+
+// ------------------------------------------------------------------ threads
+
+/// Threads importing at once: every module is recorded, nothing breaks.
+fn threads_import(py: &Python) {
+    let t = Tracer::new();
+    let dir = t.scratch("threads");
+    let mut files = Vec::new();
+    for i in 0..48 {
+        files.push(package(&dir, &format!("pyusage_thr_{i:02}"), &format!("N = {i}\n")).0);
+    }
+    let code = format!(
+        "{}import threading, importlib\n\
+         out = [0] * 8\n\
+         def run(k):\n    out[k] = sum(importlib.import_module('pyusage_thr_%02d' % i).N for i in range(k, 48, 8))\n\
+         ts = [threading.Thread(target=run, args=(k,)) for k in range(8)]\n\
+         [x.start() for x in ts]\n[x.join() for x in ts]\n\
+         print(sum(out))\n",
+        path_line(&dir)
+    );
+    let out = py.prog().arg("-c").arg(&code).run_both(&t);
+    out.assert_success();
+    assert_eq!(out.stdout_str(), "1128\n");
+    let r = t.record_of(out.pid);
+    r.assert_ended("exit", Some(0), None);
+    assert_eq!(r.0["truncated"], json!(false), "{r:?}");
+    for f in &files {
+        r.assert_unmapped_covers(f);
+    }
+}
+
+#[test]
+fn threads_import_3_12() {
+    threads_import(&or_skip!(Python::pyenv("3.12.1"), "3.12.1 missing"));
+}
+#[test]
+fn threads_import_3_13() {
+    threads_import(&or_skip!(Python::pyenv("3.13.0"), "3.13.0 missing"));
+}
