@@ -333,3 +333,78 @@ fn sample_zero_traces_nothing() {
     prog.run_both(&t).assert_success();
     t.assert_nothing_written("sample = 0.0");
 }
+
+// ------------------------------------------------------------------ embedded
+
+/// A C program embedding libpython (pyenv 3.11, shared libpython): traced
+/// like `python` itself; initialising a second time is harmless.
+fn embedded(rounds: u32) {
+    let py = or_skip!(py(), "3.11.7 missing");
+    let t = Tracer::new();
+    let dir = t.scratch("embed");
+    let config = py.path.with_file_name("python3.11-config");
+    let flags = std::process::Command::new(&config)
+        .args(["--embed", "--cflags", "--ldflags"])
+        .output();
+    let flags = match flags {
+        Ok(o) if o.status.success() => String::from_utf8(o.stdout).unwrap(),
+        _ => pyusage_tests::skip!("{} does not run", config.display()),
+    };
+    let src = dir.join("embed.c");
+    std::fs::write(
+        &src,
+        r#"#include <Python.h>
+#include <stdlib.h>
+int main(int argc, char **argv) {
+    int rounds = argc > 2 ? atoi(argv[2]) : 1;
+    for (int i = 0; i < rounds; i++) {
+        Py_Initialize();
+        if (PyRun_SimpleString(argv[1]) != 0) return 121;
+        if (Py_FinalizeEx() < 0) return 120;
+    }
+    return 0;
+}
+"#,
+    )
+    .unwrap();
+    let exe = dir.join("embed");
+    let gcc = std::process::Command::new("gcc")
+        .arg("-o")
+        .arg(&exe)
+        .arg(&src)
+        .args(flags.split_whitespace())
+        .output();
+    match gcc {
+        Ok(o) if o.status.success() => {}
+        Ok(o) => panic!("gcc embed.c: {}", String::from_utf8_lossy(&o.stderr)),
+        Err(e) => pyusage_tests::skip!("gcc is not available: {e}"),
+    }
+    let file = module(&dir, "pyusage_embedded", "X = 7\n");
+    let code = format!(
+        "import sys\nsys.path.insert(0, {:?})\nimport json, pyusage_embedded\nprint(json.dumps(pyusage_embedded.X))\n",
+        dir.to_str().unwrap()
+    );
+    let before = rfc3339_now();
+    let out = Prog::new(&exe)
+        .arg(code)
+        .arg(rounds.to_string())
+        .run_both(&t);
+    out.assert_success();
+    assert_eq!(out.stdout_str(), "7\n".repeat(rounds as usize));
+    let r = t.record_of(out.pid);
+    let mut e = py.expect(&out, &before);
+    e.exe = exe.clone();
+    e.check(&r);
+    r.assert_ended("exit", Some(0), None);
+    r.assert_unmapped_covers(&file);
+}
+
+#[test]
+fn embedded_interpreter() {
+    embedded(1);
+}
+
+#[test]
+fn embedded_interpreter_initialised_twice() {
+    embedded(2);
+}
