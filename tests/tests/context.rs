@@ -381,7 +381,7 @@ int main(int argc, char **argv) {
     }
     let file = module(&dir, "pyusage_embedded", "X = 7\n");
     let code = format!(
-        "import sys\nsys.path.insert(0, {:?})\nimport json, pyusage_embedded\nprint(json.dumps(pyusage_embedded.X))\n",
+        "import sys\nsys.path.insert(0, {:?})\nimport json, pyusage_embedded\nprint(json.dumps(pyusage_embedded.X))\nprint(sys.prefix)\n",
         dir.to_str().unwrap()
     );
     let before = rfc3339_now();
@@ -390,10 +390,16 @@ int main(int argc, char **argv) {
         .arg(rounds.to_string())
         .run_both(&t);
     out.assert_success();
-    assert_eq!(out.stdout_str(), "7\n".repeat(rounds as usize));
+    let text = out.stdout_str();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2 * rounds as usize, "{out:?}");
+    assert_eq!(lines[0], "7");
     let r = t.record_of(out.pid);
     let mut e = py.expect(&out, &before);
     e.exe = exe.clone();
+    // Without a program name, an embedded interpreter finds its prefix
+    // through `python3` on PATH: whatever it says is what the record says.
+    e.prefix = Some(lines[1].to_owned());
     e.check(&r);
     r.assert_ended("exit", Some(0), None);
     r.assert_unmapped_covers(&file);
