@@ -4,7 +4,7 @@
 
 use pyusage_tests::fixtures::{module, runpath_libs};
 use pyusage_tests::python::Python;
-use pyusage_tests::{dump, or_skip, rfc3339_now, Prog, Tracer};
+use pyusage_tests::{dump, or_skip, rfc3339_now, Prog, Record, Tracer};
 use serde_json::json;
 
 const SLURM: &[(&str, &str)] = &[
@@ -336,10 +336,12 @@ fn sample_zero_traces_nothing() {
 
 // ------------------------------------------------------------------ embedded
 
-/// A C program embedding libpython (pyenv 3.11, shared libpython): traced
-/// like `python` itself; initialising a second time is harmless.
-fn embedded(rounds: u32) {
-    let py = or_skip!(py(), "3.11.7 missing");
+/// A C program embedding libpython (pyenv 3.11, shared libpython) that
+/// runs one interpreter per argument (`Py_Initialize`, the code,
+/// `Py_FinalizeEx`), each importing a module of its own. Traced like
+/// `python` itself; returns the record and each round's module file.
+fn embedded(rounds: usize) -> Option<(Record, Vec<std::path::PathBuf>)> {
+    let py = py()?;
     let t = Tracer::new();
     let dir = t.scratch("embed");
     let config = py.path.with_file_name("python3.11-config");
@@ -348,18 +350,19 @@ fn embedded(rounds: u32) {
         .output();
     let flags = match flags {
         Ok(o) if o.status.success() => String::from_utf8(o.stdout).unwrap(),
-        _ => pyusage_tests::skip!("{} does not run", config.display()),
+        _ => {
+            eprintln!("SKIP: {} does not run", config.display());
+            return None;
+        }
     };
     let src = dir.join("embed.c");
     std::fs::write(
         &src,
         r#"#include <Python.h>
-#include <stdlib.h>
 int main(int argc, char **argv) {
-    int rounds = argc > 2 ? atoi(argv[2]) : 1;
-    for (int i = 0; i < rounds; i++) {
+    for (int i = 1; i < argc; i++) {
         Py_Initialize();
-        if (PyRun_SimpleString(argv[1]) != 0) return 121;
+        if (PyRun_SimpleString(argv[i]) != 0) return 121;
         if (Py_FinalizeEx() < 0) return 120;
     }
     return 0;
@@ -377,23 +380,30 @@ int main(int argc, char **argv) {
     match gcc {
         Ok(o) if o.status.success() => {}
         Ok(o) => panic!("gcc embed.c: {}", String::from_utf8_lossy(&o.stderr)),
-        Err(e) => pyusage_tests::skip!("gcc is not available: {e}"),
+        Err(e) => {
+            eprintln!("SKIP: gcc is not available: {e}");
+            return None;
+        }
     }
-    let file = module(&dir, "pyusage_embedded", "X = 7\n");
-    let code = format!(
-        "import sys\nsys.path.insert(0, {:?})\nimport json, pyusage_embedded\nprint(json.dumps(pyusage_embedded.X))\nprint(sys.prefix)\n",
-        dir.to_str().unwrap()
-    );
+    let mut files = Vec::new();
+    let mut prog = Prog::new(&exe);
+    for i in 0..rounds {
+        let name = format!("pyusage_embedded_{i}");
+        files.push(module(&dir, &name, &format!("X = {i}\n")));
+        prog = prog.arg(format!(
+            "import sys\nsys.path.insert(0, {:?})\nimport json, {name}\nprint(json.dumps({name}.X))\nprint(sys.prefix)\n",
+            dir.to_str().unwrap()
+        ));
+    }
     let before = rfc3339_now();
-    let out = Prog::new(&exe)
-        .arg(code)
-        .arg(rounds.to_string())
-        .run_both(&t);
+    let out = prog.run_both(&t);
     out.assert_success();
     let text = out.stdout_str();
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 2 * rounds as usize, "{out:?}");
-    assert_eq!(lines[0], "7");
+    assert_eq!(lines.len(), 2 * rounds, "{out:?}");
+    for i in 0..rounds {
+        assert_eq!(lines[2 * i], i.to_string());
+    }
     let r = t.record_of(out.pid);
     let mut e = py.expect(&out, &before);
     e.exe = exe.clone();
@@ -402,15 +412,27 @@ int main(int argc, char **argv) {
     e.prefix = Some(lines[1].to_owned());
     e.check(&r);
     r.assert_ended("exit", Some(0), None);
-    r.assert_unmapped_covers(&file);
+    r.assert_unmapped_covers(&files[0]);
+    assert_eq!(t.records().len(), 1);
+    Some((r, files))
 }
 
 #[test]
 fn embedded_interpreter() {
-    embedded(1);
+    or_skip!(embedded(1), "cannot build the embedding program");
 }
 
+/// Initialising a second time is harmless (the first interpreter's
+/// imports are recorded, one record).
 #[test]
 fn embedded_interpreter_initialised_twice() {
-    embedded(2);
+    or_skip!(embedded(2), "cannot build the embedding program");
+}
+
+/// `Py_FinalizeEx` clears the audit hooks: the second interpreter's imports
+/// are only recorded if the tracer registers its hook again.
+#[test]
+fn embedded_second_interpreter_recorded() {
+    let (r, files) = or_skip!(embedded(2), "cannot build the embedding program");
+    r.assert_unmapped_covers(&files[1]);
 }
