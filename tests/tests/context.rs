@@ -386,7 +386,11 @@ int main(int argc, char **argv) {
         }
     }
     let mut files = Vec::new();
-    let mut prog = Prog::new(&exe);
+    // As under a module system: the interpreter's bin dir first on PATH
+    // (an embedded interpreter without a program name finds its prefix
+    // through `python3` on PATH).
+    let path = format!("{}:/usr/bin:/bin", py.path.parent().unwrap().display());
+    let mut prog = Prog::new(&exe).env("PATH", path);
     for i in 0..rounds {
         let name = format!("pyusage_embedded_{i}");
         files.push(module(&dir, &name, &format!("X = {i}\n")));
@@ -407,9 +411,8 @@ int main(int argc, char **argv) {
     let r = t.record_of(out.pid);
     let mut e = py.expect(&out, &before);
     e.exe = exe.clone();
-    // Without a program name, an embedded interpreter finds its prefix
-    // through `python3` on PATH: whatever it says is what the record says.
     e.prefix = Some(lines[1].to_owned());
+    assert_eq!(lines[1], py.prefix, "the embedded interpreter's own prefix");
     e.check(&r);
     r.assert_ended("exit", Some(0), None);
     r.assert_unmapped_covers(&files[0]);
