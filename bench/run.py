@@ -17,6 +17,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import shutil
 import socket
 import statistics
@@ -30,7 +31,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "build", "bench")
 SPAWNLOOP = os.path.join(OUT, "spawnloop")
 NOOP = os.path.join(OUT, "libnoop_preload.so")
-LIB = os.path.join(ROOT, "target", "release", "libpyusage.so")
+# run.sh copies target/release/libpyusage.so here first, so that a rebuild by
+# someone else during the run cannot change the library under measurement.
+LIB = os.path.join(OUT, "libpyusage.so")
 PYUSAGE = os.path.join(ROOT, "target", "release", "pyusage")
 PY = os.path.join(ROOT, "build", "venv", "bin", "python")
 WORK = os.path.join(ROOT, "bench", "workloads")
@@ -66,11 +69,15 @@ class Setup:
 
 
 def tracer_env(state):
-    env = {"LD_PRELOAD": LIB, "PYUSAGE_CONFIG": CONFIG, "PYUSAGE_SPOOL": SPOOL,
-           "PYUSAGE_RUNTIME_DIR": RUNTIME}
-    if state["map"]:
-        env["PYUSAGE_MAP"] = MAP
-    return env
+    # Only the config file (spool, runtime_dir, map): in production the path
+    # is compiled in and Lmod adds nothing but LD_PRELOAD.
+    return {"LD_PRELOAD": LIB, "PYUSAGE_CONFIG": CONFIG}
+
+
+# Every setup's environment is padded to this many added variables: the
+# dynamic loader scans the whole environment (GLIBC_TUNABLES), so a longer
+# one costs instructions that do not belong to any setup.
+ENV_ADDED = 2
 
 
 def setups(state):
@@ -112,11 +119,18 @@ def dir_files(path):
     return out
 
 
+def padded_env(setup):
+    env = dict(setup.env)
+    for i in range(ENV_ADDED - len(env)):
+        env["PYUSAGE_BENCH_PAD%d" % i] = os.path.join(OUT, "pad")
+    return env
+
+
 def spawnloop(setup, n, argv):
     cmd = [SPAWNLOOP, "-n", str(n)]
     for name in CLEAN:
         cmd += ["-u", name]
-    for k, v in setup.env.items():
+    for k, v in padded_env(setup).items():
         cmd += ["-e", "%s=%s" % (k, v)]
     cmd += ["--"] + argv
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -179,16 +193,17 @@ def run_row(row, state):
     rss = {s: [] for s in row.setups}
     records = []
     record_sizes = []
+    alcf_sizes = []
     stderr = set()
     for s in row.setups:
         for d in table[s].cleanup:
             empty_dir(d)
     t_start = time.monotonic()
     for r in range(row.rounds):
+        # Rotate the order every round: with two setups that is AB BA AB ...,
+        # so each pair is adjacent in time and neither always goes first.
         k = r % len(row.setups)
         order = row.setups[k:] + row.setups[:k]
-        if r % 2 == 1:  # ABBA-style: alternate direction too
-            order = order[::-1]
         for s in order:
             setup = table[s]
             res = spawnloop(setup, row.block, row.argv)
@@ -204,6 +219,8 @@ def run_row(row, state):
                 shipped = [(p, st) for p, st in dir_files(SPOOL) if p.endswith(".json")]
                 records.append(len(shipped))
                 record_sizes += [st.st_size for _, st in shipped]
+            elif s == "alcf":
+                alcf_sizes += [st.st_size for _, st in dir_files(ALCF_DIR)]
             for d in setup.cleanup:
                 empty_dir(d)
     elapsed = time.monotonic() - t_start
@@ -227,6 +244,8 @@ def run_row(row, state):
         out["records_per_run"] = per_run
         out["record_bytes_median"] = statistics.median(record_sizes) if record_sizes else None
         out["records_expected"] = row.records
+    if alcf_sizes:
+        out["alcf_file_bytes_median"] = statistics.median(alcf_sizes)
     return out
 
 
@@ -256,51 +275,113 @@ class SyslogSink:
             self.last = data
 
 
-def memory_and_record(state):
-    """Extra RSS and tmpfs bytes of one live traced process, and its record."""
-    script = ("import numpy, scipy.optimize, pandas, sys\n"
-              "sys.stdout.write('ready\\n'); sys.stdout.flush(); sys.stdin.read()\n")
-    table = setups(state)
-    out = {}
-    for key in ("none", "pyusage"):
-        setup = table[key]
-        empty_dir(SPOOL)
-        empty_dir(RUNTIME)
-        env = {k: v for k, v in os.environ.items() if k not in CLEAN}
-        env.update(setup.env)
-        p = subprocess.Popen([PY, "-c", script], env=env, stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, text=True)
+MEMORY_CASES = [
+    ("cat", "`cat` (not Python)", ["cat"], ["none", "noop", "pyusage"]),
+    ("python", "`python -c 'import sys'`", None, ["none", "pyusage"]),
+    ("numpy", "`import numpy, scipy.optimize, pandas`", "import numpy, scipy.optimize, pandas\n",
+     ["none", "pyusage"]),
+]
+
+
+def live_process(setup, argv, ready):
+    """Start argv under setup, wait until it is ready, and measure it alive."""
+    empty_dir(SPOOL)
+    empty_dir(RUNTIME)
+    env = {k: v for k, v in os.environ.items() if k not in CLEAN}
+    env.update(padded_env(setup))
+    p = subprocess.Popen(argv, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    if ready:
         p.stdout.readline()
-        status = {}
-        with open("/proc/%d/status" % p.pid) as f:
-            for line in f:
-                k, _, v = line.partition(":")
-                if k in ("VmRSS", "RssAnon", "RssFile", "RssShmem", "VmSize"):
-                    status[k] = int(v.split()[0])
-        files = dir_files(RUNTIME)
-        tmpfs_alloc = sum(st.st_blocks * 512 for _, st in files)
-        tmpfs_size = sum(st.st_size for _, st in files)
-        p.stdin.close()
-        p.wait()
-        shipped = [p for p, _ in dir_files(SPOOL) if p.endswith(".json")]
-        out[key] = {"status_kib": status, "raw_files": len(files),
-                    "tmpfs_alloc_bytes": tmpfs_alloc, "tmpfs_size_bytes": tmpfs_size}
-        if key == "pyusage" and shipped:
-            with open(shipped[0], "rb") as f:
-                data = f.read()
-            out["record_bytes"] = len(data)
-            out["record_path_kept"] = os.path.join(OUT, "sample-record.json")
-            with open(out["record_path_kept"], "wb") as f:
-                f.write(data)
-            try:
-                rec = json.loads(data)
-                out["record_packages"] = len(rec.get("packages") or [])
-                out["record_unmapped"] = len(rec.get("unmapped") or [])
-            except ValueError as e:
-                out["record_error"] = str(e)
+    else:
+        time.sleep(0.2)
+    status = {}
+    with open("/proc/%d/status" % p.pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            if k in ("VmRSS", "RssAnon", "RssFile", "RssShmem"):
+                status[k] = int(v.split()[0])
+    files = dir_files(RUNTIME)
+    status["tmpfs_bytes"] = sum(st.st_blocks * 512 for _, st in files)
+    status["raw_files"] = len(files)
+    p.stdin.close()
+    p.stdout.read()
+    p.wait()
+    shipped = [q for q, _ in dir_files(SPOOL) if q.endswith(".json")]
+    record = None
+    if shipped:
+        with open(shipped[0], "rb") as f:
+            record = f.read()
+    return status, record
+
+
+def memory_and_record(state, samples=3):
+    """Extra memory of a live traced process (medians of a few), and its record."""
+    table = setups(state)
+    out = {"cases": []}
+    for key, title, code, which in MEMORY_CASES:
+        if isinstance(code, list):
+            argv, ready = code, False
+        else:
+            script = (code or "import sys\n") + (
+                "sys = __import__('sys'); sys.stdout.write('ready\\n'); sys.stdout.flush(); "
+                "sys.stdin.read()\n")
+            argv, ready = [PY, "-c", script], True
+        case = {"key": key, "title": title, "setups": {}}
+        for s in which:
+            runs = []
+            for _ in range(samples):
+                status, record = live_process(table[s], argv, ready)
+                runs.append(status)
+                if s == "pyusage" and record is not None:
+                    case["record_bytes"] = len(record)
+                    path = os.path.join(OUT, "sample-record-%s.json" % key)
+                    with open(path, "wb") as f:
+                        f.write(record)
+                    try:
+                        rec = json.loads(record)
+                        case["record_packages"] = len(rec.get("packages") or [])
+                        case["record_unmapped"] = len(rec.get("unmapped") or [])
+                    except ValueError as e:
+                        case["record_error"] = str(e)
+            case["setups"][s] = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+        out["cases"].append(case)
     empty_dir(SPOOL)
     empty_dir(RUNTIME)
     return out
+
+
+def callgrind_functions(path, inclusive=False):
+    """{function: Ir} from callgrind_annotate (self cost unless inclusive)."""
+    cmd = ["callgrind_annotate", "--threshold=100"]
+    if inclusive:
+        cmd.append("--inclusive=yes")
+    text = subprocess.run(cmd + [path], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                          text=True).stdout
+    out = {}
+    for line in text.splitlines():
+        m = re.match(r"\s*([\d,]+) \(\s*[\d.]+%\)\s+(\S.*)$", line)
+        if m and "PROGRAM TOTALS" not in line:
+            name = m.group(2).strip()
+            out[name] = out.get(name, 0) + int(m.group(1).replace(",", ""))
+    return out, text
+
+
+def short_fn(name):
+    """'./elf/./elf/dl-lookup.c:do_lookup_x [/usr/lib/.../ld-linux-x86-64.so.2]' -> 'do_lookup_x (ld-linux-x86-64.so.2)'"""
+    m = re.match(r"(.*?)(?: \[(.*)\])?$", name)
+    fn, obj = m.group(1), m.group(2)
+    fn = fn.rsplit(":", 1)[-1] if ":" in fn else fn
+    return "%s (%s)" % (fn, os.path.basename(obj)) if obj else fn
+
+
+def callgrind_diff(base, new, n=12):
+    """The functions whose self cost grew most from base to new."""
+    a, _ = callgrind_functions(base)
+    b, _ = callgrind_functions(new)
+    merged = {}
+    for k in set(a) | set(b):
+        merged[short_fn(k)] = merged.get(short_fn(k), 0) + b.get(k, 0) - a.get(k, 0)
+    return sorted(((d, k) for k, d in merged.items() if d), reverse=True)[:n]
 
 
 def callgrind_total(path):
@@ -320,8 +401,10 @@ def callgrind(state):
     table = setups(state)
     cases = [("true", "none", ["/bin/true"]), ("true", "noop", ["/bin/true"]),
              ("true", "pyusage", ["/bin/true"]),
-             ("pass", "none", [PY, "-c", "pass"]), ("pass", "pyusage", [PY, "-c", "pass"]),
+             ("pass", "none", [PY, "-c", "pass"]), ("pass", "noop", [PY, "-c", "pass"]),
+             ("pass", "pyusage", [PY, "-c", "pass"]),
              ("numpy", "none", [PY, "-c", "import numpy"]),
+             ("numpy", "noop", [PY, "-c", "import numpy"]),
              ("numpy", "pyusage", [PY, "-c", "import numpy"])]
     out = {}
     for work, key, argv in cases:
@@ -331,22 +414,27 @@ def callgrind(state):
         empty_dir(RUNTIME)
         cg_out = os.path.join(cg_dir, "%s.%s.out" % (work, key))
         env = {k: v for k, v in os.environ.items() if k not in CLEAN}
-        env.update(table[key].env)
+        env.update(padded_env(table[key]))
+        env["PYTHONHASHSEED"] = "0"  # same dict layouts in both runs
+        env["OPENBLAS_NUM_THREADS"] = "1"  # no idle BLAS threads spinning
         p = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + cg_out]
                            + argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                            text=True)
         if p.returncode != 0:
             out["%s.%s" % (work, key)] = {"error": p.stderr.strip()[-300:]}
             continue
-        out["%s.%s" % (work, key)] = {"ir": callgrind_total(cg_out), "file": cg_out}
-        ann = subprocess.run(["callgrind_annotate", "--inclusive=yes", cg_out],
-                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        entry = out["%s.%s" % (work, key)] = {"ir": callgrind_total(cg_out), "file": cg_out}
+        incl, text = callgrind_functions(cg_out, inclusive=True)
         with open(cg_out + ".txt", "w") as f:
-            f.write(ann.stdout)
+            f.write(text)
         if key == "pyusage":
-            lines = [l.rstrip() for l in ann.stdout.splitlines()
-                     if "libpyusage" in l or "pyusage" in l.split("[")[0]]
-            out["%s.%s" % (work, key)]["top"] = lines[:12]
+            ours = sorted(((v, short_fn(k)) for k, v in incl.items() if "libpyusage" in k),
+                          reverse=True)
+            entry["top"] = ours[:12]
+            base = os.path.join(cg_dir, "%s.%s.out" % (work, "noop" if work == "true" else "none"))
+            if os.path.exists(base):
+                entry["diff_vs"] = "noop" if work == "true" else "none"
+                entry["diff"] = callgrind_diff(base, cg_out)
     empty_dir(SPOOL)
     empty_dir(RUNTIME)
     return out
@@ -374,8 +462,12 @@ def render(results, state, extras, cg):
     add = lines.append
     add("## pyusage overhead, %s" % state["when"])
     add("")
-    add("Machine: %s; `nproc` = %s; %s; Python %s (build/venv). Map: %s." % (
-        state["host_desc"], state["nproc"], state["cpu"], state["pyver"], state["map_desc"]))
+    add("Machine: %s; `nproc` = %s; %s; Python %s (build/venv). Library: commit %s. Map: %s." % (
+        state["host_desc"], state["nproc"], state["cpu"], state["pyver"], state["commit"],
+        state["map_desc"]))
+    add("")
+    add("Load average (1 min) at start %s, at end %s: ratios are only as steady as the machine."
+        % (state.get("load_start", "?"), state.get("load_end", "?")))
     if not state["lib_built"]:
         add("")
         add("**libpyusage.so was not built: tracer rows are missing.**")
@@ -414,26 +506,36 @@ def render(results, state, extras, cg):
             add("stderr of %s under %s: `%s`" % (r["key"], NAMES[s], err.replace("\n", " | ")))
     if extras:
         add("")
-        add("Memory of one live traced process (`import numpy, scipy.optimize, pandas`, then wait):")
+        add("Memory of one live process (median of 3; RssFile is mostly shared page cache):")
         add("")
-        n, t = extras.get("none", {}), extras.get("pyusage", {})
-        ns, ts = n.get("status_kib", {}), t.get("status_kib", {})
-        add("| | no tracer | libpyusage.so | extra |")
-        add("|---|---|---|---|")
-        for k in ("VmRSS", "RssAnon", "RssFile", "RssShmem"):
-            if k in ns and k in ts:
-                add("| %s (KiB) | %d | %d | %+d |" % (k, ns[k], ts[k], ts[k] - ns[k]))
-        add("| raw record files on tmpfs | %d | %d | |" % (n.get("raw_files", 0), t.get("raw_files", 0)))
-        add("| tmpfs bytes allocated (st_blocks) | %d | %d | %+d |" % (
-            n.get("tmpfs_alloc_bytes", 0), t.get("tmpfs_alloc_bytes", 0),
-            t.get("tmpfs_alloc_bytes", 0) - n.get("tmpfs_alloc_bytes", 0)))
-        if "record_bytes" in extras:
-            add("| shipped record (JSON bytes) | | %d | %s packages, %s unmapped |" % (
-                extras["record_bytes"], extras.get("record_packages"), extras.get("record_unmapped")))
-        else:
-            add("| shipped record (JSON bytes) | | **none shipped** | |")
+        add("| process | setup | RssAnon KiB | RssFile KiB | RssShmem KiB | tmpfs bytes (raw record) | shipped record bytes |")
+        add("|---|---|---|---|---|---|---|")
+        for case in extras["cases"]:
+            base = case["setups"].get("none", {})
+            for s, m in case["setups"].items():
+                d = lambda k: "%d" % m[k] if s == "none" else "%d (%+d)" % (m[k], m[k] - base.get(k, 0))
+                rec = ""
+                if s == "pyusage":
+                    rec = "%d (%s packages, %s unmapped)" % (
+                        case["record_bytes"], case.get("record_packages"),
+                        case.get("record_unmapped")) if "record_bytes" in case else "none shipped"
+                add("| %s | %s | %s | %s | %s | %s | %s |" % (
+                    case["title"], NAMES[s], d("RssAnon"), d("RssFile"), d("RssShmem"),
+                    d("tmpfs_bytes"), rec))
+        extra_out = []
         if state.get("syslog_bytes"):
-            add("| paper's syslog message (bytes, for comparison) | %d | | |" % state["syslog_bytes"])
+            extra_out.append("the paper's method sends %d bytes over syslog per process"
+                             % state["syslog_bytes"])
+        for r in results:
+            if r.get("alcf_file_bytes_median"):
+                extra_out.append("the ALCF-style method writes a %d-byte file per process (%s)"
+                                 % (r["alcf_file_bytes_median"], r["key"]))
+            if r.get("record_bytes_median"):
+                extra_out.append("pyusage ships a %d-byte record (median, %s)"
+                                 % (r["record_bytes_median"], r["key"]))
+        if extra_out:
+            add("")
+            add("For comparison: " + "; ".join(extra_out) + ".")
     if cg:
         add("")
         add("Instruction counts (valgrind --tool=callgrind, whole process incl. ld.so; repeatable):")
@@ -456,14 +558,21 @@ def render(results, state, extras, cg):
                 vn = "%+d (%.3fx)" % (ir - noop, ir / noop) if noop and key == "pyusage" else ""
                 add("| %s | %s | %d | %s | %s |" % (title, NAMES[key], ir, vs, vn))
         for work in ("true", "pass", "numpy"):
-            top = cg.get(work + ".pyusage", {}).get("top")
-            if top:
-                add("")
-                add("Top libpyusage.so functions by inclusive instructions (%s):" % work)
-                add("")
-                add("```")
-                lines.extend(top)
-                add("```")
+            e = cg.get(work + ".pyusage", {})
+            if not e.get("top") and not e.get("diff"):
+                continue
+            add("")
+            add("Where the extra instructions go (%s): libpyusage.so functions by inclusive "
+                "count, then the functions whose own count grew most against %s:" % (
+                    work, NAMES[e.get("diff_vs", "none")]))
+            add("")
+            add("```")
+            for v, fn in e.get("top", []):
+                add("%12d  %s" % (v, fn))
+            add("---")
+            for d, fn in e.get("diff", []):
+                add("%+12d  %s" % (d, fn))
+            add("```")
     return "\n".join(lines) + "\n"
 
 
@@ -490,6 +599,11 @@ def main():
         "pyver": subprocess.run([PY, "-c", "import platform; print(platform.python_version())"],
                                 stdout=subprocess.PIPE, text=True).stdout.strip(),
     }
+    git = lambda *a: subprocess.run(["git", "-C", ROOT] + list(a), stdout=subprocess.PIPE,
+                                    stderr=subprocess.DEVNULL, text=True)
+    state["commit"] = git("rev-parse", "--short", "HEAD").stdout.strip() or "unknown"
+    if git("diff", "--quiet", "HEAD", "--", "preload", "record", "resolver").returncode:
+        state["commit"] += " + uncommitted changes in preload/record/resolver"
     try:
         state["nproc"] = subprocess.run(["nproc"], stdout=subprocess.PIPE, text=True).stdout.strip()
         with open("/proc/cpuinfo") as f:
@@ -505,6 +619,7 @@ def main():
         if args.map:
             f.write('map = "%s"\n' % MAP)
 
+    state["load_start"] = "%.2f" % os.getloadavg()[0]
     sink = SyslogSink(SYSLOG_SOCK)
     results = []
     only = set(filter(None, args.only.split(",")))
@@ -529,6 +644,7 @@ def main():
             log("bench:   %s / %s = %.3f [%.3f, %.3f] %s" % (
                 c["setup"], c["baseline"], c["median"], c["min"], c["max"], verdict(c)))
     state["syslog_bytes"] = len(sink.last)
+    state["load_end"] = "%.2f" % os.getloadavg()[0]
     extras = {}
     if state["lib_built"] and (not only or "memory" in only):
         log("bench: memory and record size ...")

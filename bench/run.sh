@@ -50,6 +50,13 @@ if ! cargo build --release --quiet 2>"$out/cargo.log"; then
     say "the pyusage tool did not build"
 fi
 
+# Measure a snapshot: the workspace's target/ may be rebuilt while we run.
+rm -f "$out/libpyusage.so"
+if [ -f target/release/libpyusage.so ]; then
+  cp target/release/libpyusage.so "$out/libpyusage.so"
+  say "measuring libpyusage.so of $(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD -- preload record resolver 2>/dev/null || echo ' + uncommitted changes')"
+fi
+
 # --- the harness and the C baseline.
 gcc -O2 -Wall -Wextra -o "$out/spawnloop" bench/src/spawnloop.c || exit 1
 gcc -O2 -shared -fPIC -o "$out/libnoop_preload.so" bench/baselines/noop_preload.c || exit 1

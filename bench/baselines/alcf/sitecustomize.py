@@ -1,55 +1,68 @@
 """Baseline: ALCF's PyModuleSnooper style of Python monitoring.
 
-Written for the pyusage benchmark, not copied from anywhere. It does what that
-method does, at the same cost: an `atexit` hook walks every entry of
-`sys.modules` and records the module's name, its file path and its
-`__version__`, and writes them as JSON into one file per process.
+Written for the pyusage benchmark, not copied from anywhere. It follows the
+method (and so pays the cost) of ALCF's PyModuleSnooper as deployed in a
+`sitecustomize`: import the standard modules it needs at start-up (datetime,
+json, logging, socket), and register an `atexit` hook that walks every entry of
+`sys.modules`, collects each module's file path and `__version__` together with
+the process context (executable, argv, sys.path, environment, host, pid,
+time), and writes them as one JSON line through a `logging.FileHandler` into a
+file of its own per process (host.pid.time).
 
 `bench/run.py` puts this directory on PYTHONPATH for the baseline's rows only
 and names the output directory in PYUSAGE_BENCH_ALCF_DIR.
 """
 
 import atexit
+import datetime
+import json
+import logging
+import os
+import socket
 import sys
+
+
+def _rank_nonzero():
+    mpi = getattr(sys.modules.get("mpi4py"), "MPI", None)
+    try:
+        return mpi is not None and mpi.Is_initialized() and mpi.COMM_WORLD.Get_rank() > 0
+    except Exception:  # noqa: BLE001
+        return False
 
 
 def _snoop():
     try:
-        import json
-        import os
-        import socket
-        import time
-
-        modules = []
-        for name, module in list(sys.modules.items()):
-            path = getattr(module, "__file__", None)
-            version = getattr(module, "__version__", None)
-            modules.append(
-                {
-                    "name": name,
-                    "path": path if isinstance(path, str) else None,
-                    "version": str(version) if version is not None else None,
-                }
-            )
+        if _rank_nonzero():
+            return
+        now = datetime.datetime.now()
         host = socket.gethostname()
+        modules = dict(sys.modules)
+        paths = {name: m.__file__ for name, m in modules.items() if hasattr(m, "__file__")}
+        versions = {name: str(getattr(modules[name], "__version__", None)) for name in paths}
         record = {
-            "host": host,
+            "timestamp": now.strftime("%m-%d-%Y %H:%M:%S.%f"),
+            "sys.executable": sys.executable,
+            "sys.argv": sys.argv,
+            "sys.path": sys.path,
+            "env": dict(os.environ),
+            "hostname": host,
             "pid": os.getpid(),
-            "user": os.environ.get("USER") or os.environ.get("LOGNAME"),
-            "job_id": os.environ.get("COBALT_JOBID") or os.environ.get("PBS_JOBID"),
-            "executable": sys.executable,
-            "argv": list(sys.argv),
-            "time": time.time(),
-            "modules": modules,
+            "modules": paths,
+            "versions": versions,
         }
         directory = os.environ.get("PYUSAGE_BENCH_ALCF_DIR") or "/tmp"
-        path = os.path.join(
-            directory, "pymodules-%s-%d-%d.json" % (host, os.getpid(), time.time_ns())
-        )
-        with open(path, "w") as f:
-            json.dump(record, f)
+        name = "%s.%d.%s" % (host, os.getpid(), now.strftime("%H.%M.%S.%f"))
+        logger = logging.getLogger("pyusage-bench-alcf")
+        logger.propagate = False
+        logger.setLevel(logging.INFO)
+        handler = logging.FileHandler(os.path.join(directory, name))
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+        logger.info(json.dumps(record))
+        handler.close()
     except Exception:  # noqa: BLE001 - a monitor must never break the user's program
         pass
 
 
-atexit.register(_snoop)
+if not os.environ.get("DISABLE_PYMODULE_LOG"):
+    atexit.register(_snoop)
