@@ -37,7 +37,16 @@ enum Command {
     Config(config::ConfigArgs),
 }
 
+/// Variables that name settings; an empty one means "not set", as in the tracer.
+const SETTING_VARS: [&str; 5] = ["PYUSAGE_CONFIG", "PYUSAGE_SPOOL", "PYUSAGE_RUNTIME_DIR", "PYUSAGE_MAP", "PYUSAGE_LIB"];
+
 fn main() -> ExitCode {
+    for var in SETTING_VARS {
+        if std::env::var_os(var).is_some_and(|v| v.is_empty()) {
+            // Single-threaded here, before anything reads the environment.
+            std::env::remove_var(var);
+        }
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run::run(args),
