@@ -176,7 +176,7 @@ impl MapWriter {
         for (key, target) in &keys {
             let koff = strings.len() as u32;
             strings.extend_from_slice(key);
-            let f = format::finish(format::fnv1a(key));
+            let f = format::key_hash(key);
             let tag = (f >> 32) as u32;
             let mut i = f as usize & mask;
             let mut dist = 0u32;

@@ -178,6 +178,9 @@ fn lookup_semantics() {
     w.insert(b"/s/pkg/sub/", b).unwrap();
     w.insert(b"/s/pkg/sub/special.py", a).unwrap();
     w.insert(b"/s/six.py", b).unwrap();
+    // Prefix lengths that are multiples of the 8-byte hashing word.
+    w.insert(b"/abcdef/", a).unwrap();
+    w.insert(b"/abcdef/ghijklm/", b).unwrap();
     w.insert(b"/py/lib/", format::TARGET_STDLIB).unwrap();
     w.insert(b"/py/lib/site-packages/", format::TARGET_NONE).unwrap();
     w.insert(b"/py/lib/site-packages/x/", a).unwrap();
@@ -196,6 +199,10 @@ fn lookup_semantics() {
     assert_eq!(name(b"/s/pkg/"), "a");
     assert_eq!(name(b"/s/pkgx/y.py"), "unmapped", "prefixes stop at /");
     assert_eq!(name(b"/s/six.py"), "b");
+    assert_eq!(name(b"/abcdef/x"), "a");
+    assert_eq!(name(b"/abcdef/ghijklm/x.py"), "b");
+    assert_eq!(name(b"/abcdef/ghijklm/"), "b");
+    assert_eq!(name(b"/abcdef/ghijklmn/x"), "a");
     assert_eq!(name(b"/s/six.pyc"), "unmapped");
     assert_eq!(name(b"/py/lib/os.py"), "stdlib");
     assert_eq!(name(b"/py/lib/site-packages/y.py"), "unmapped", "barrier stops the search");

@@ -72,8 +72,7 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
     h
 }
 
-/// Final mix applied to a key's FNV state before it picks a slot: FNV's low
-/// bits are weak, and the slot index is taken from them.
+/// Final mix of a key hash (a 64-bit avalanche).
 #[inline]
 pub const fn finish(h: u64) -> u64 {
     let mut x = h ^ (h >> 32);
@@ -81,6 +80,53 @@ pub const fn finish(h: u64) -> u64 {
     x ^= x >> 32;
     x = x.wrapping_mul(0xd6e8_feb8_6659_fd93);
     x ^ (x >> 32)
+}
+
+const KEY_SEED: u64 = 0x243f_6a88_85a3_08d3;
+const KEY_MUL: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// Key hashing, one 8-byte word at a time: the state after the full words
+/// of a key, then [`key_tail`] with the remaining bytes.
+#[inline]
+pub const fn key_word(h: u64, word: u64) -> u64 {
+    (h ^ word).wrapping_mul(KEY_MUL).rotate_left(29)
+}
+
+/// Start state of a key hash.
+#[inline]
+pub const fn key_start() -> u64 {
+    KEY_SEED
+}
+
+/// Ends a key hash: `tail` holds the last `len % 8` bytes (little-endian,
+/// zero-padded; 0 when `len` is a multiple of 8), `len` the key length.
+/// The result's low bits pick the slot, its high 32 bits are the tag.
+#[inline]
+pub const fn key_tail(h: u64, tail: u64, len: usize) -> u64 {
+    finish((h ^ tail).wrapping_mul(KEY_MUL) ^ len as u64)
+}
+
+/// Loads up to 8 bytes of `b` from `at`, little-endian, zero-padded.
+#[inline]
+pub fn load_word(b: &[u8], at: usize) -> u64 {
+    let mut w = [0u8; 8];
+    if let Some(rest) = b.get(at..) {
+        let n = rest.len().min(8);
+        w[..n].copy_from_slice(&rest[..n]);
+    }
+    u64::from_le_bytes(w)
+}
+
+/// The hash of a whole key (what the writer stores and the reader probes).
+pub fn key_hash(key: &[u8]) -> u64 {
+    let mut h = KEY_SEED;
+    let full = key.len() / 8 * 8;
+    let mut i = 0;
+    while i < full {
+        h = key_word(h, load_word(key, i));
+        i += 8;
+    }
+    key_tail(h, load_word(key, full), key.len())
 }
 
 /// Checksum of a map: FNV-1a 64 over `bytes[CHECKSUM_START..]`.

@@ -367,10 +367,9 @@ impl<'a> PackageMap<'a> {
         Some((rd32(s, 0)?, rd32(s, 4)?, rd32(s, 8)?, rd32(s, 12)?))
     }
 
-    /// Finds `key` (whose FNV-1a state is `h`) in the hash table.
+    /// Finds `key`, whose [`format::key_hash`] is `f`, in the hash table.
     #[inline]
-    fn probe(&self, h: u64, key: &[u8]) -> Option<(&'a [u8], u32)> {
-        let f = format::finish(h);
+    fn probe(&self, f: u64, key: &[u8]) -> Option<(&'a [u8], u32)> {
         let tag = (f >> 32) as u32;
         let mut i = f as usize & self.slot_mask;
         for _ in 0..=self.max_probe {
@@ -391,30 +390,64 @@ impl<'a> PackageMap<'a> {
     }
 
     /// The longest key matching `path` and its raw target.
+    ///
+    /// One pass over the path, a word at a time, yields the hash of the whole
+    /// path and of every prefix that ends with `/` (see [`format::key_hash`]).
     fn resolve(&self, path: &[u8]) -> Option<(&'a [u8], u32)> {
-        let mut states = [0u64; MAX_DEPTH];
-        let mut ends = [0usize; MAX_DEPTH];
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+        let mut hashes = [0u64; MAX_DEPTH];
+        let mut ends = [0u32; MAX_DEPTH];
         let mut seen = 0usize;
-        let mut h = format::fnv_start();
-        for (i, &b) in path.iter().enumerate() {
-            h = format::fnv_step(h, b);
+        let mut record = |hash: u64, end: usize| {
+            let k = seen % MAX_DEPTH;
+            hashes[k] = hash;
+            ends[k] = end as u32;
+            seen += 1;
+        };
+        if path.len() > u32::MAX as usize {
+            return None;
+        }
+        let n = path.len();
+        let full = n / 8 * 8;
+        let mut h = format::key_start();
+        let mut i = 0;
+        while i < full {
+            let w = format::load_word(path, i);
+            // High bit of each byte of `w` that is '/', exactly.
+            let x = w ^ (ONES * b'/' as u64);
+            let mut m = !(((x & LOW7).wrapping_add(LOW7)) | x | LOW7);
+            while m != 0 {
+                let j = (m.trailing_zeros() / 8) as usize;
+                let end = i + j + 1;
+                let hash = if j == 7 {
+                    format::key_tail(format::key_word(h, w), 0, end)
+                } else {
+                    format::key_tail(h, w & ((1u64 << (8 * (j + 1))) - 1), end)
+                };
+                record(hash, end);
+                m &= m - 1;
+            }
+            h = format::key_word(h, w);
+            i += 8;
+        }
+        let w = format::load_word(path, full);
+        for (j, &b) in path.get(full..).unwrap_or(&[]).iter().enumerate() {
             if b == b'/' {
-                let k = seen % MAX_DEPTH;
-                states[k] = h;
-                ends[k] = i + 1;
-                seen += 1;
+                let end = full + j + 1;
+                record(format::key_tail(h, w & ((1u64 << (8 * (j + 1))) - 1), end), end);
             }
         }
         if path.last() != Some(&b'/') && !path.is_empty() {
-            if let Some(hit) = self.probe(h, path) {
+            if let Some(hit) = self.probe(format::key_tail(h, w, n), path) {
                 return Some(hit);
             }
         }
-        let n = seen.min(MAX_DEPTH);
-        for j in 0..n {
+        let count = seen.min(MAX_DEPTH);
+        for j in 0..count {
             let k = (seen - 1 - j) % MAX_DEPTH;
-            let prefix = path.get(..ends[k])?;
-            if let Some(hit) = self.probe(states[k], prefix) {
+            let prefix = path.get(..ends[k] as usize)?;
+            if let Some(hit) = self.probe(hashes[k], prefix) {
                 return Some(hit);
             }
         }

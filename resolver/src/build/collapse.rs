@@ -13,7 +13,6 @@ use super::model::Found;
 use super::paths;
 use crate::format::{TARGET_NONE, TARGET_STDLIB};
 
-const MIXED: u32 = u32::MAX;
 /// Conflicts kept for the report (all are counted).
 const MAX_CONFLICTS_KEPT: usize = 200;
 
@@ -55,22 +54,162 @@ fn dir_key(d: &[u8]) -> Vec<u8> {
     k
 }
 
+/// A fast, non-cryptographic hasher for path keys (inputs are metadata of
+/// installations the admin asked to scan, not network input).
+#[derive(Default, Clone, Copy)]
+pub(crate) struct FastBuild;
+
+/// The hasher of [`FastBuild`].
+pub(crate) struct Fast(u64);
+
+impl std::hash::BuildHasher for FastBuild {
+    type Hasher = Fast;
+    fn build_hasher(&self) -> Fast {
+        Fast(0)
+    }
+}
+
+impl std::hash::Hasher for Fast {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = self.0;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(0x517c_c1b7_2722_0a95);
+        }
+        for &b in chunks.remainder() {
+            h = (h.rotate_left(5) ^ b as u64).wrapping_mul(0x517c_c1b7_2722_0a95);
+        }
+        self.0 = h;
+    }
+    fn finish(&self) -> u64 {
+        crate::format::finish(self.0)
+    }
+}
+
+type FastMap<K, V> = HashMap<K, V, FastBuild>;
+
+/// Per first-component statistics in [`Partition::run`].
+struct Group {
+    owner: u32,
+    other: u32,
+    mixed: bool,
+    dir: bool,
+    file: bool,
+    split: bool,
+}
+
+struct Partition<'f, 'p> {
+    founds: &'f [Found],
+    protected: &'p HashSet<&'p [u8]>,
+    keys: FastMap<Vec<u8>, u32>,
+    out: Keys,
+}
+
+fn split_first(rel: &[u8]) -> (&[u8], Option<&[u8]>) {
+    match rel.iter().position(|&b| b == b'/') {
+        Some(i) => (&rel[..i], Some(&rel[i + 1..])),
+        None => (rel, None),
+    }
+}
+
+impl Partition<'_, '_> {
+    fn conflict(&mut self, path: &[u8], kept: u32, other: u32) {
+        self.out.conflict_count += 1;
+        if self.out.conflicts.len() < MAX_CONFLICTS_KEPT {
+            self.out.conflicts.push(Conflict {
+                path: paths::show(path),
+                kept: describe(&self.founds[kept as usize]),
+                other: describe(&self.founds[other as usize]),
+            });
+        }
+    }
+
+    /// Keys for `items` (paths relative to the directory `base`, which ends
+    /// with `/`): a uniform first component becomes one key; a shared one
+    /// is split further.
+    fn run(&mut self, base: &[u8], items: Vec<(&[u8], u32)>) {
+        let mut groups: FastMap<&[u8], Group> = FastMap::default();
+        for &(rel, id) in &items {
+            let (comp, rest) = split_first(rel);
+            if comp.is_empty() {
+                continue;
+            }
+            let g = groups.entry(comp).or_insert(Group {
+                owner: id,
+                other: id,
+                mixed: false,
+                dir: false,
+                file: false,
+                split: false,
+            });
+            if g.owner != id {
+                g.mixed = true;
+                g.other = g.owner.max(id);
+                g.owner = g.owner.min(id);
+            }
+            match rest {
+                Some(r) if !r.is_empty() => g.dir = true,
+                _ => g.file = true,
+            }
+        }
+        let mut path = base.to_vec();
+        for (comp, g) in groups.iter_mut() {
+            path.truncate(base.len());
+            path.extend_from_slice(comp);
+            g.split = g.dir && (g.mixed || self.protected.contains(&path[..]));
+        }
+        let mut sub: FastMap<&[u8], Vec<(&[u8], u32)>> = FastMap::default();
+        for &(rel, id) in &items {
+            let (comp, rest) = split_first(rel);
+            if let (Some(g), Some(r)) = (groups.get(comp), rest) {
+                if g.split && !r.is_empty() {
+                    sub.entry(comp).or_default().push((r, id));
+                }
+            }
+        }
+        drop(items);
+        let mut comps: Vec<(&[u8], Group)> = groups.into_iter().collect();
+        comps.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        for (comp, g) in comps {
+            path.truncate(base.len());
+            path.extend_from_slice(comp);
+            if g.file {
+                if g.mixed && !g.dir {
+                    self.conflict(&path, g.owner, g.other);
+                }
+                if !g.dir || g.split {
+                    self.out.files += 1;
+                    self.keys.entry(path.clone()).or_insert(g.owner);
+                }
+            }
+            if g.dir && !g.split {
+                self.keys.entry(dir_key(&path)).or_insert(g.owner);
+            } else if g.split {
+                let items = sub.remove(comp).unwrap_or_default();
+                let mut b = path.clone();
+                b.push(b'/');
+                self.run(&b, items);
+            }
+        }
+    }
+}
+
 /// Computes the keys for `founds` (ids are indices) given the site
-/// directories and standard-library directories (all normalised).
+/// directories, standard-library directories and barriers (all normalised).
 pub(crate) fn compute(
     founds: &[Found],
     sites: &[Vec<u8>],
     stdlib: &[Vec<u8>],
     barriers: &[Vec<u8>],
 ) -> Keys {
-    let mut out = Keys::default();
-    let mut sites_by_len: Vec<&[u8]> = sites.iter().map(|s| &s[..]).collect();
-    sites_by_len.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    let mut by_len: Vec<usize> = (0..sites.len()).collect();
+    by_len.sort_by_key(|&i| std::cmp::Reverse(sites[i].len()));
     let in_stdlib = |p: &[u8]| {
         stdlib.iter().any(|d| paths::is_within(p, d))
             && !sites.iter().chain(barriers).any(|s| paths::is_within(p, s))
     };
-    let floor_of = |p: &[u8]| sites_by_len.iter().find(|s| paths::is_below(p, s)).map(|s| s.len());
     let mut protected: HashSet<&[u8]> = HashSet::new();
     for s in sites {
         let mut d: &[u8] = s;
@@ -82,6 +221,51 @@ pub(crate) fn compute(
             }
         }
     }
+    let mut part = Partition {
+        founds,
+        protected: &protected,
+        keys: FastMap::default(),
+        out: Keys::default(),
+    };
+
+    // 1. Files below a site directory go to that site's partition; others
+    //    (scripts in `bin/`, conda's and dpkg's files elsewhere) are exact keys.
+    let mut per_site: Vec<Vec<(&[u8], u32)>> = vec![Vec::new(); sites.len()];
+    let mut outside: FastMap<&[u8], u32> = FastMap::default();
+    for (id, f) in founds.iter().enumerate() {
+        let id = id as u32;
+        for file in &f.files {
+            if in_stdlib(file) {
+                continue;
+            }
+            match by_len.iter().find(|&&i| paths::is_below(file, &sites[i])) {
+                Some(&i) => {
+                    let cut = if sites[i] == b"/" { 1 } else { sites[i].len() + 1 };
+                    per_site[i].push((&file[cut..], id));
+                }
+                None => match outside.get(&file[..]) {
+                    Some(&cur) if cur != id => part.conflict(file, cur, id),
+                    Some(_) => {}
+                    None => {
+                        outside.insert(file, id);
+                    }
+                },
+            }
+        }
+    }
+    for (file, id) in outside {
+        part.out.files += 1;
+        part.keys.insert(file.to_vec(), id);
+    }
+    // 2. Each site directory, split where distributions share a directory.
+    for (i, items) in per_site.into_iter().enumerate() {
+        let mut base = sites[i].clone();
+        if base.last() != Some(&b'/') {
+            base.push(b'/');
+        }
+        part.run(&base, items);
+    }
+    let Partition { mut keys, mut out, .. } = part;
     let conflict = |out: &mut Keys, path: &[u8], kept: u32, other: u32| {
         out.conflict_count += 1;
         if out.conflicts.len() < MAX_CONFLICTS_KEPT {
@@ -93,85 +277,7 @@ pub(crate) fn compute(
         }
     };
 
-    // 1. Who owns each file (the first claimant, in id order).
-    let total: usize = founds.iter().map(|f| f.files.len()).sum();
-    let mut owner: HashMap<&[u8], u32> = HashMap::with_capacity(total);
-    let mut order: Vec<(&[u8], u32)> = Vec::with_capacity(total);
-    for (id, f) in founds.iter().enumerate() {
-        let id = id as u32;
-        for file in &f.files {
-            if in_stdlib(file) {
-                continue;
-            }
-            match owner.entry(&file[..]) {
-                std::collections::hash_map::Entry::Vacant(v) => {
-                    v.insert(id);
-                    order.push((file, id));
-                }
-                std::collections::hash_map::Entry::Occupied(o) => {
-                    if *o.get() != id {
-                        let kept = *o.get();
-                        conflict(&mut out, file, kept, id);
-                    }
-                }
-            }
-        }
-    }
-    out.files = order.len();
-
-    // 2. Which directories below a site directory hold one owner only.
-    let mut state: HashMap<&[u8], u32> = HashMap::new();
-    let mut floors: Vec<Option<usize>> = Vec::with_capacity(order.len());
-    for &(file, id) in &order {
-        let floor = floor_of(file);
-        floors.push(floor);
-        let Some(fl) = floor else { continue };
-        let mut d = paths::parent(file).unwrap_or(b"");
-        while d.len() > fl {
-            match state.entry(d) {
-                std::collections::hash_map::Entry::Vacant(v) => {
-                    v.insert(id);
-                }
-                std::collections::hash_map::Entry::Occupied(mut o) => {
-                    let cur = *o.get();
-                    if cur == id || cur == MIXED {
-                        break;
-                    }
-                    o.insert(MIXED);
-                }
-            }
-            d = paths::parent(d).unwrap_or(b"");
-        }
-    }
-
-    // 3. Emit the highest uniform directory, else the file itself.
-    let mut keys: HashMap<Vec<u8>, u32> = HashMap::new();
-    let mut top_of: HashMap<&[u8], Option<&[u8]>> = HashMap::new();
-    for (&(file, id), floor) in order.iter().zip(&floors) {
-        let parent = paths::parent(file).unwrap_or(b"");
-        let top = match floor {
-            None => None,
-            Some(fl) => *top_of.entry(parent).or_insert_with(|| {
-                let mut top = None;
-                let mut d = parent;
-                while d.len() > *fl && state.get(d) == Some(&id) && !protected.contains(d) {
-                    top = Some(d);
-                    d = paths::parent(d).unwrap_or(b"");
-                }
-                top
-            }),
-        };
-        match top {
-            Some(t) => {
-                keys.entry(dir_key(t)).or_insert(id);
-            }
-            None => {
-                keys.insert(file.to_vec(), id);
-            }
-        }
-    }
-
-    // 4. Whole directories claimed without a file list.
+    // 3. Whole directories claimed without a file list.
     for (id, f) in founds.iter().enumerate() {
         let id = id as u32;
         for d in &f.dirs {
@@ -189,7 +295,7 @@ pub(crate) fn compute(
         }
     }
 
-    // 5. The standard library, and barriers for site directories inside it.
+    // 4. The standard library, and barriers for site directories inside it.
     for d in stdlib {
         keys.insert(dir_key(d), TARGET_STDLIB);
     }

@@ -61,14 +61,21 @@ impl DpkgIndex {
         let mut lines: Vec<Vec<u8>> = text::lines(&data).map(paths::normalize).collect();
         lines.sort_unstable();
         lines.dedup();
-        // A line is a directory when the next sorted line lies below it.
-        let files = (0..lines.len())
-            .filter(|&i| {
-                !lines
-                    .get(i + 1)
-                    .is_some_and(|next| paths::is_below(next, &lines[i]))
-            })
-            .map(|i| lines[i].clone())
+        // A line is a directory when another line lies below it.
+        let mut parents: std::collections::HashSet<&[u8]> = std::collections::HashSet::new();
+        for l in &lines {
+            let mut d = paths::parent(l);
+            while let Some(p) = d.filter(|p| !p.is_empty()) {
+                if !parents.insert(p) {
+                    break;
+                }
+                d = paths::parent(p);
+            }
+        }
+        let files = lines
+            .iter()
+            .filter(|l| l.as_slice() != b"/" && !parents.contains(&l[..]))
+            .cloned()
             .collect();
         Some((pkg.clone(), files))
     }
