@@ -66,10 +66,7 @@ pub extern "C" fn _exit(status: c_int) -> ! {
         let next: extern "C" fn(c_int) -> ! = unsafe { core::mem::transmute(next) };
         next(status);
     }
-    loop {
-        // SAFETY: exit_group ends the process; it does not return.
-        unsafe { libc::syscall(libc::SYS_exit_group, status) };
-    }
+    crate::syscall::exit_group(status)
 }
 
 /// `dlsym(RTLD_NEXT, "_exit")`. Not inlined and its result is used, so it is

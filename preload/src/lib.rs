@@ -43,6 +43,7 @@ mod settings;
 mod start;
 mod stdlib;
 mod sys;
+mod syscall;
 mod tracker;
 
 #[cfg(not(test))]
@@ -50,8 +51,7 @@ mod tracker;
 fn panic(_: &core::panic::PanicInfo) -> ! {
     // Nothing in this crate panics on purpose; if a bug ever does, ending the
     // process quietly is not an option we like, but unwinding into C is worse.
-    // SAFETY: abort is always safe to call.
-    unsafe { libc::abort() }
+    crate::syscall::abort()
 }
 
 /// The ELF constructor. glibc passes `argc`, `argv` and `envp` to functions

@@ -1,6 +1,7 @@
 //! Configuration and the package map, as the constructor loads them.
 
 use crate::sys::{self, CPath};
+use crate::syscall;
 use pyusage_map_reader::{PackageMap, MAX_MAP_BYTES};
 use pyusage_record::config::{Config, InlinePath, SYSTEM_CONFIG_PATH};
 
@@ -97,51 +98,29 @@ pub fn map_package_map(path: &InlinePath) -> Option<PackageMap<'static>> {
         return None;
     }
     // SAFETY: path is NUL-terminated.
-    let fd = unsafe { libc::open(path.as_cstr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+    let fd = unsafe { syscall::open(path.as_cstr(), libc::O_RDONLY | libc::O_CLOEXEC, 0) };
     if fd < 0 {
         return None;
     }
-    // SAFETY: st is a valid out-pointer; fd is open.
-    let mut st: libc::stat = unsafe { core::mem::zeroed() };
-    let size = if unsafe { libc::fstat(fd, &mut st) } == 0 {
-        st.st_size as u64
-    } else {
-        0
-    };
+    let size = syscall::file_size(fd).max(0) as u64;
     let base = if size > 0 && size <= MAX_MAP_BYTES {
         // SAFETY: a private read-only mapping of a regular file we opened.
-        unsafe {
-            libc::mmap(
-                core::ptr::null_mut(),
-                size as usize,
-                libc::PROT_READ,
-                libc::MAP_PRIVATE,
-                fd,
-                0,
-            )
-        }
+        unsafe { syscall::mmap(size as usize, libc::PROT_READ, libc::MAP_PRIVATE, fd) }.ok()
     } else {
-        libc::MAP_FAILED
+        None
     };
-    // SAFETY: fd is ours; the mapping stays valid after close.
-    unsafe { libc::close(fd) };
-    if base == libc::MAP_FAILED {
-        return None;
-    }
+    syscall::close(fd); // the mapping outlives the descriptor
+    let base = base?;
     // SAFETY: the mapping is `size` readable bytes and is never unmapped while
     // the map is in use (only on parse failure, below). The builder replaces
     // map files by rename, so the mapped inode never changes under us.
-    let bytes: &'static [u8] =
-        unsafe { core::slice::from_raw_parts(base as *const u8, size as usize) };
+    let bytes: &'static [u8] = unsafe { core::slice::from_raw_parts(base, size as usize) };
     match PackageMap::parse(bytes) {
         Ok(map) => Some(map),
         Err(_) => {
-            sys::debug(&[
-                b"package map is not valid; recording raw paths: ",
-                path.as_bytes(),
-            ]);
+            sys::debug(&[b"package map is not valid; recording raw paths: ", path.as_bytes()]);
             // SAFETY: unmapping what we mapped above; nothing refers to it.
-            unsafe { libc::munmap(base, size as usize) };
+            unsafe { syscall::munmap(base, size as usize) };
             None
         }
     }

@@ -1,6 +1,7 @@
 //! Thin wrappers over the system calls the tracer needs. Every one is
 //! async-signal-safe; none allocates.
 
+use crate::syscall;
 use core::ffi::c_char;
 
 /// Saves `errno` and puts it back when dropped, so no entry point of the
@@ -23,34 +24,16 @@ impl Drop for ErrnoGuard {
 
 /// Wall-clock time in nanoseconds since the epoch.
 pub fn now_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: ts is a valid out-pointer.
-    unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
-    (ts.tv_sec as u64)
-        .wrapping_mul(1_000_000_000)
-        .wrapping_add(ts.tv_nsec as u64)
+    syscall::realtime_ns()
 }
 
 pub fn getpid() -> u32 {
-    // SAFETY: no preconditions.
-    unsafe { libc::getpid() as u32 }
+    syscall::getpid()
 }
 
 /// Fills `buf` with random bytes; falls back to time and addresses.
 pub fn random(buf: &mut [u8]) {
-    // SAFETY: buf is a valid writable slice.
-    let n = unsafe {
-        libc::syscall(
-            libc::SYS_getrandom,
-            buf.as_mut_ptr(),
-            buf.len(),
-            libc::GRND_NONBLOCK,
-        )
-    };
-    if n == buf.len() as libc::c_long {
+    if syscall::getrandom(buf) == buf.len() as isize {
         return;
     }
     let mut x = now_ns() ^ (u64::from(getpid()) << 32) ^ (buf.as_ptr() as u64);
@@ -99,15 +82,15 @@ impl CPath {
 /// Reads a whole small file into `buf`; returns the bytes read.
 pub fn read_file(path: *const c_char, buf: &mut [u8]) -> Option<&[u8]> {
     // SAFETY: path is NUL-terminated (callers build it with CPath or InlinePath).
-    let fd = unsafe { libc::open(path, libc::O_RDONLY | libc::O_CLOEXEC) };
+    let fd = unsafe { syscall::open(path, libc::O_RDONLY | libc::O_CLOEXEC, 0) };
     if fd < 0 {
         return None;
     }
     let mut len = 0;
     while len < buf.len() {
         // SAFETY: writes stay within buf[len..].
-        let n = unsafe { libc::read(fd, buf[len..].as_mut_ptr().cast(), buf.len() - len) };
-        if n < 0 && unsafe { *libc::__errno_location() } == libc::EINTR {
+        let n = unsafe { syscall::read(fd, buf[len..].as_mut_ptr(), buf.len() - len) };
+        if n == -(libc::EINTR as isize) {
             continue;
         }
         if n <= 0 {
@@ -115,8 +98,7 @@ pub fn read_file(path: *const c_char, buf: &mut [u8]) -> Option<&[u8]> {
         }
         len += n as usize;
     }
-    // SAFETY: fd is ours.
-    unsafe { libc::close(fd) };
+    syscall::close(fd);
     Some(&buf[..len])
 }
 
@@ -124,8 +106,8 @@ pub fn read_file(path: *const c_char, buf: &mut [u8]) -> Option<&[u8]> {
 pub fn write_all(fd: libc::c_int, mut data: &[u8]) -> bool {
     while !data.is_empty() {
         // SAFETY: data is a valid readable slice.
-        let n = unsafe { libc::write(fd, data.as_ptr().cast(), data.len()) };
-        if n < 0 && unsafe { *libc::__errno_location() } == libc::EINTR {
+        let n = unsafe { syscall::write(fd, data.as_ptr(), data.len()) };
+        if n == -(libc::EINTR as isize) {
             continue;
         }
         if n <= 0 {

@@ -9,6 +9,7 @@
 
 use crate::globals::{self, path_in};
 use crate::sys::{self, ErrnoGuard};
+use crate::syscall;
 use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU8, Ordering};
 use pyusage_map_reader::Lookup;
 use pyusage_record::json::Out;
@@ -119,9 +120,9 @@ fn ensure_runtime_dir() {
     let mut dir = path_in(runtime_dir(), &[]);
     if let Some(p) = dir.as_ptr() {
         // SAFETY: p is NUL-terminated.
-        if unsafe { libc::mkdir(p, 0o1777) } == 0 {
+        if unsafe { syscall::mkdir(p, 0o1777) } == 0 {
             // SAFETY: as above; mkdir applied the umask, chmod does not.
-            unsafe { libc::chmod(p, 0o1777) };
+            unsafe { syscall::chmod(p, 0o1777) };
         }
     }
 }
@@ -134,16 +135,10 @@ fn create() -> bool {
     let capacity = config.record_bytes;
     let mut who = Identity {
         pid: g.pid,
-        // SAFETY: no preconditions.
-        ppid: unsafe { libc::getppid() } as u32,
-        // SAFETY: no preconditions.
-        uid: unsafe { libc::getuid() },
+        ppid: syscall::getppid(),
+        uid: syscall::getuid(),
         forked_from: g.forked_from,
-        start_ns: if g.forked_from != 0 {
-            sys::now_ns()
-        } else {
-            g.start_ns
-        },
+        start_ns: if g.forked_from != 0 { sys::now_ns() } else { g.start_ns },
         proc_start_ticks: sys::proc_start_ticks(),
         sample_ppm: g.sample_ppm,
         id: [0; 16],
@@ -155,41 +150,29 @@ fn create() -> bool {
     let Some(p) = path.as_ptr() else { return false };
     let flags = libc::O_RDWR | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;
     // SAFETY: p is NUL-terminated.
-    let fd = unsafe { libc::open(p, flags, 0o600) };
+    let fd = unsafe { syscall::open(p, flags, 0o600) };
     if fd < 0 {
         sys::debug(&[b"cannot create raw record in ", runtime_dir()]);
         return false;
     }
-    // posix_fallocate, not ftruncate: writing into a sparse MAP_SHARED file on
-    // a full tmpfs kills the process with SIGBUS; this fails cleanly instead.
-    // SAFETY: fd is open for writing.
-    let reserved = unsafe { libc::posix_fallocate(fd, 0, capacity as libc::off_t) } == 0;
-    let base = if reserved {
+    // fallocate, not ftruncate: writing into a sparse MAP_SHARED file on a
+    // full tmpfs kills the process with SIGBUS; this fails cleanly instead.
+    let base = if syscall::fallocate(fd, i64::from(capacity)) == 0 {
         // SAFETY: a shared mapping of `capacity` bytes just reserved in the file.
-        unsafe {
-            libc::mmap(
-                core::ptr::null_mut(),
-                capacity as usize,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED,
-                fd,
-                0,
-            )
-        }
+        unsafe { syscall::mmap(capacity as usize, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED, fd) }.ok()
     } else {
-        libc::MAP_FAILED
+        None
     };
-    // SAFETY: fd is ours; the mapping outlives it.
-    unsafe { libc::close(fd) };
-    if base == libc::MAP_FAILED {
+    syscall::close(fd); // the mapping outlives the descriptor
+    let Some(base) = base else {
         // SAFETY: p still names the file we created.
-        unsafe { libc::unlink(p) };
+        unsafe { syscall::unlink(p) };
         sys::debug(&[b"no room for a raw record in ", runtime_dir()]);
         return false;
-    }
+    };
     // SAFETY: fresh zero-filled mapping of `capacity` bytes, page aligned.
-    let w = unsafe { Writer::create(base as *mut u8, capacity, &who) };
-    BASE.store(base as *mut u8, Ordering::Relaxed);
+    let w = unsafe { Writer::create(base, capacity, &who) };
+    BASE.store(base, Ordering::Relaxed);
     CAPACITY.store(capacity, Ordering::Relaxed);
     write_context(&w);
     true
@@ -200,19 +183,13 @@ fn write_context(w: &Writer) {
     let g = globals::get();
     let mut exe = [0u8; 1024];
     // SAFETY: exe is a valid buffer of that length.
-    let n = unsafe {
-        libc::readlink(
-            c"/proc/self/exe".as_ptr(),
-            exe.as_mut_ptr().cast(),
-            exe.len(),
-        )
-    };
+    let n = unsafe { syscall::readlink(c"/proc/self/exe".as_ptr(), exe.as_mut_ptr(), exe.len()) };
     if n > 0 {
         w.append(tag::EXE, &[&exe[..n as usize]]);
     }
     // SAFETY: uts is a valid out-pointer.
     let mut uts: libc::utsname = unsafe { core::mem::zeroed() };
-    if unsafe { libc::uname(&mut uts) } == 0 {
+    if syscall::uname(&mut uts) == 0 {
         w.append(tag::HOST, &[sys::cstr(uts.nodename.as_ptr())]);
     }
     if !g.user.get().is_empty() {
@@ -253,7 +230,7 @@ pub fn forget_inherited() {
     if !base.is_null() {
         // SAFETY: unmapping the child's copy of the parent's mapping; the
         // parent's own mapping is unaffected.
-        unsafe { libc::munmap(base.cast(), CAPACITY.load(Ordering::Relaxed) as usize) };
+        unsafe { syscall::munmap(base, CAPACITY.load(Ordering::Relaxed) as usize) };
     }
     UNMAPPED.store(0, Ordering::Relaxed);
     STATE.store(NONE, Ordering::Release);
@@ -289,11 +266,11 @@ pub fn finish(how: Ending, status: i32, create_if_missing: bool) {
         let mut path = raw_path(view.pid, &view.id_hex());
         if let Some(p) = path.as_ptr() {
             // SAFETY: p names our own raw record.
-            unsafe { libc::unlink(p) };
+            unsafe { syscall::unlink(p) };
         }
     }
     // SAFETY: nothing refers to the mapping any more (state is CLOSED).
-    unsafe { libc::munmap(base.cast(), capacity as usize) };
+    unsafe { syscall::munmap(base, capacity as usize) };
     BASE.store(core::ptr::null_mut(), Ordering::Relaxed);
     if how == Ending::Exec {
         // If exec fails, the process goes on: let it start a fresh record.
@@ -314,28 +291,19 @@ fn ship(w: &Writer) -> bool {
     let id_hex = view.id_hex();
     // Escaping can grow text up to six-fold; the mapping is freed below.
     let out_len = w.capacity() as usize * 6 + 4096;
+    let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS;
     // SAFETY: an anonymous private mapping; no allocator involved.
-    let out = unsafe {
-        libc::mmap(
-            core::ptr::null_mut(),
-            out_len,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-            -1,
-            0,
-        )
-    };
-    if out == libc::MAP_FAILED {
+    let Ok(out) = (unsafe { syscall::mmap(out_len, libc::PROT_READ | libc::PROT_WRITE, flags, -1) }) else {
         return false;
-    }
+    };
     // SAFETY: the mapping is out_len writable bytes, ours until munmap below.
-    let buf = unsafe { core::slice::from_raw_parts_mut(out as *mut u8, out_len) };
+    let buf = unsafe { core::slice::from_raw_parts_mut(out, out_len) };
     let mut json = Out::new(buf);
     render(&view, None, &Overrides::default(), &mut json);
     json.raw(b"\n");
     let ok = !json.overflowed() && write_spool(spool, &id_hex, json.as_bytes());
     // SAFETY: unmapping our own buffer.
-    unsafe { libc::munmap(out, out_len) };
+    unsafe { syscall::munmap(out, out_len) };
     ok
 }
 
@@ -349,23 +317,20 @@ fn write_spool(spool: &[u8], id_hex: &[u8; 32], json: &[u8]) -> bool {
     };
     let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | libc::O_NOFOLLOW | libc::O_CLOEXEC;
     // SAFETY: tmp is NUL-terminated.
-    let fd = unsafe { libc::open(tmp, flags, 0o644) };
+    let fd = unsafe { syscall::open(tmp, flags, 0o644) };
     if fd < 0 {
         sys::debug(&[b"cannot write to spool ", spool]);
         return false;
     }
     let written = sys::write_all(fd, json);
-    // SAFETY: fd is ours.
-    let closed = unsafe { libc::close(fd) } == 0;
-    // SAFETY: both paths are NUL-terminated.
-    let linked = written
-        && closed
-        && unsafe {
-            libc::link(tmp, fin) == 0
-                || *libc::__errno_location() == libc::EEXIST
-                || libc::rename(tmp, fin) == 0
-        };
+    let closed = syscall::close(fd) == 0;
+    // SAFETY: both paths are NUL-terminated. A filesystem without hard links
+    // gets a rename (which may replace; ids are unique anyway).
+    let linked = written && closed && unsafe {
+        let r = syscall::link(tmp, fin);
+        r == 0 || r == -libc::EEXIST || syscall::rename(tmp, fin) == 0
+    };
     // SAFETY: tmp is ours (gone already if rename ran).
-    unsafe { libc::unlink(tmp) };
+    unsafe { syscall::unlink(tmp) };
     linked
 }
