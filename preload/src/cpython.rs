@@ -1,12 +1,13 @@
 //! The few CPython entry points the tracer uses, found at run time.
 //!
 //! Nothing links against libpython: the library is loaded into every process,
-//! most of which have no Python at all. The symbols are looked up through the
-//! handle of the global scope (`dlopen(NULL)`), never `RTLD_DEFAULT` from the
-//! constructor: glibc 2.36 crashes when `dlsym(RTLD_DEFAULT)` is reached by a
-//! tail call from a constructor, because the caller it sees is ld.so itself.
-//! This finds both a shared `libpython3.X.so` and an executable that exports
-//! a static libpython's symbols (Debian's `/usr/bin/python3.11`, conda).
+//! most of which have no Python at all. The symbols are looked up in the
+//! loaded objects' hash tables ([`crate::elf`]), in load order like the
+//! program's global scope. This finds both a shared `libpython3.X.so` and an
+//! executable that exports a static libpython's symbols (Debian's
+//! `/usr/bin/python3.11`, conda). It also avoids `dlsym` in the constructor,
+//! which glibc 2.36 crashes on when reached by a tail call (the caller it sees
+//! is ld.so itself).
 
 use core::ffi::{c_char, c_int, c_void};
 
@@ -36,64 +37,47 @@ pub struct Api {
     pub pypy: bool,
 }
 
-/// Looks `name` up in the global scope.
-fn symbol(handle: *mut c_void, name: &core::ffi::CStr) -> *mut c_void {
-    // SAFETY: handle came from dlopen(NULL); name is NUL-terminated.
-    let p = unsafe { libc::dlsym(handle, name.as_ptr()) };
-    if p.is_null() {
-        // A failed dlsym leaves a message for the program's next dlerror();
-        // take it (the second call frees it) so the host sees nothing.
-        // SAFETY: dlerror has no preconditions.
-        unsafe {
-            libc::dlerror();
-            libc::dlerror();
-        }
-    }
-    p
+fn symbol(name: &core::ffi::CStr) -> *mut c_void {
+    crate::elf::find(name, crate::elf::Scope::All)
+        .map_or(core::ptr::null_mut(), |p| p as *mut c_void)
 }
 
 macro_rules! func {
-    ($handle:expr, $name:expr) => {{
-        let p = symbol($handle, $name);
+    ($name:expr) => {{
+        let p = symbol($name);
         // SAFETY: a non-null symbol of that name is CPython's function with the
         // signature declared in `Api`, stable across 3.8 to 3.13.
         (!p.is_null()).then(|| unsafe { core::mem::transmute::<*mut c_void, _>(p) })
     }};
 }
 
-/// The global scope's handle, if this process has CPython in it.
+/// True if this process has CPython in it (a shared libpython, or an
+/// executable that exports a static one's symbols).
 ///
-/// This is the only work a non-Python process does: one `dlopen(NULL)` and one
-/// `dlsym`, each a hash lookup per loaded object.
+/// This is the only work a non-Python process does: a bloom-filter probe in
+/// each loaded object's hash table.
 #[inline(never)]
-pub fn find_python() -> Option<*mut c_void> {
-    // SAFETY: dlopen(NULL, RTLD_NOLOAD) only returns the main program's handle.
-    let handle = unsafe { libc::dlopen(core::ptr::null(), libc::RTLD_NOW | libc::RTLD_NOLOAD) };
-    if handle.is_null() {
-        return None;
-    }
-    let found = !symbol(handle, c"Py_Initialize").is_null();
-    found.then_some(handle)
+pub fn find_python() -> bool {
+    !symbol(c"Py_Initialize").is_null()
 }
 
 /// Resolves the API in a process known to have CPython.
 #[inline(never)]
-pub fn resolve(handle: *mut c_void) -> Api {
+pub fn resolve() -> Api {
     Api {
-        add_audit_hook: func!(handle, c"PySys_AddAuditHook"),
-        get_version: func!(handle, c"Py_GetVersion"),
-        is_initialized: func!(handle, c"Py_IsInitialized"),
-        tuple_size: func!(handle, c"PyTuple_Size"),
-        tuple_get_item: func!(handle, c"PyTuple_GetItem"),
-        object_type: func!(handle, c"PyObject_Type"),
-        dec_ref: func!(handle, c"Py_DecRef"),
-        as_utf8: func!(handle, c"PyUnicode_AsUTF8AndSize"),
-        err_clear: func!(handle, c"PyErr_Clear"),
-        sys_get_object: func!(handle, c"PySys_GetObject"),
-        unicode_type: symbol(handle, c"PyUnicode_Type"),
-        debug_build: !symbol(handle, c"_Py_NegativeRefcount").is_null(),
-        pypy: !symbol(handle, c"PyPy_Initialize").is_null()
-            || !symbol(handle, c"pypy_setup_home").is_null(),
+        add_audit_hook: func!(c"PySys_AddAuditHook"),
+        get_version: func!(c"Py_GetVersion"),
+        is_initialized: func!(c"Py_IsInitialized"),
+        tuple_size: func!(c"PyTuple_Size"),
+        tuple_get_item: func!(c"PyTuple_GetItem"),
+        object_type: func!(c"PyObject_Type"),
+        dec_ref: func!(c"Py_DecRef"),
+        as_utf8: func!(c"PyUnicode_AsUTF8AndSize"),
+        err_clear: func!(c"PyErr_Clear"),
+        sys_get_object: func!(c"PySys_GetObject"),
+        unicode_type: symbol(c"PyUnicode_Type"),
+        debug_build: !symbol(c"_Py_NegativeRefcount").is_null(),
+        pypy: !symbol(c"PyPy_Initialize").is_null() || !symbol(c"pypy_setup_home").is_null(),
     }
 }
 

@@ -17,9 +17,13 @@ use core::ffi::{c_int, c_void};
 use core::sync::atomic::{AtomicPtr, Ordering};
 use pyusage_record::raw::Ending;
 
-extern "C" {
-    fn on_exit(function: extern "C" fn(c_int, *mut c_void), arg: *mut c_void) -> c_int;
-}
+type OnExit = unsafe extern "C" fn(extern "C" fn(c_int, *mut c_void), *mut c_void) -> c_int;
+type RegisterAtfork = unsafe extern "C" fn(
+    Option<extern "C" fn()>,
+    Option<extern "C" fn()>,
+    Option<extern "C" fn()>,
+    *mut c_void,
+) -> c_int;
 
 /// The `_exit` that our interposer forwards to.
 static NEXT_EXIT: AtomicPtr<c_void> = AtomicPtr::new(core::ptr::null_mut());
@@ -69,12 +73,14 @@ pub extern "C" fn _exit(status: c_int) -> ! {
     crate::syscall::exit_group(status)
 }
 
-/// `dlsym(RTLD_NEXT, "_exit")`. Not inlined and its result is used, so it is
-/// never a tail call (see `DESIGN.md`: the caller dlsym sees must be us).
-#[inline(never)]
+/// The `_exit` of the objects loaded after this library, as `RTLD_NEXT` would
+/// find it (so another interposer, or libc, gets the call).
 fn resolve_next_exit() -> *mut c_void {
-    // SAFETY: RTLD_NEXT from code in this library; the name is NUL-terminated.
-    let p = unsafe { libc::dlsym(libc::RTLD_NEXT, c"_exit".as_ptr()) };
+    let p = crate::elf::find(
+        c"_exit",
+        crate::elf::Scope::After(_exit as *const () as usize),
+    )
+    .map_or(core::ptr::null_mut(), |p| p as *mut c_void);
     NEXT_EXIT.store(p, Ordering::Relaxed);
     p
 }
@@ -97,12 +103,28 @@ extern "C" fn after_fork_child() {
 }
 
 /// Registers the exit and fork handlers (constructor only).
-pub fn install() {
+pub fn install() -> bool {
     resolve_next_exit();
-    // SAFETY: handlers are plain functions that live as long as the library,
-    // which is never unloaded (it is preloaded).
+    let libc = crate::elf::Scope::Object(b"libc.so");
+    let (Some(on_exit), Some(atfork)) = (
+        crate::elf::find(c"on_exit", libc),
+        crate::elf::find(c"__register_atfork", libc),
+    ) else {
+        return false;
+    };
+    // SAFETY: glibc's on_exit and __register_atfork (what pthread_atfork calls)
+    // with their C signatures. The handlers are plain functions that live as
+    // long as the library, which is never unloaded (it is preloaded), so no
+    // DSO handle is passed.
     unsafe {
-        on_exit(at_exit, core::ptr::null_mut());
-        libc::pthread_atfork(None, Some(after_fork_parent), Some(after_fork_child));
+        let on_exit: OnExit = core::mem::transmute(on_exit);
+        let atfork: RegisterAtfork = core::mem::transmute(atfork);
+        on_exit(at_exit, core::ptr::null_mut()) == 0
+            && atfork(
+                None,
+                Some(after_fork_parent),
+                Some(after_fork_child),
+                core::ptr::null_mut(),
+            ) == 0
     }
 }

@@ -34,6 +34,7 @@
 
 mod argv;
 mod cpython;
+mod elf;
 mod exits;
 mod globals;
 mod hook;

@@ -5,28 +5,11 @@
 //! it walks the loaded objects after each import that changed the set (the
 //! loader's `dlpi_adds` counter tells) and once more when the process ends.
 
+use crate::elf::{dl_iterate_phdr, DlPhdrInfo};
 use crate::tracker;
-use core::ffi::{c_char, c_int, c_void};
+use core::ffi::{c_int, c_void};
 use core::sync::atomic::{AtomicU64, Ordering};
 use pyusage_record::raw::{self, Via};
-
-/// glibc's `struct dl_phdr_info`, up to the fields used here.
-#[repr(C)]
-struct DlPhdrInfo {
-    addr: usize,
-    name: *const c_char,
-    phdr: *const c_void,
-    phnum: u16,
-    adds: u64,
-    subs: u64,
-}
-
-extern "C" {
-    fn dl_iterate_phdr(
-        callback: unsafe extern "C" fn(*mut DlPhdrInfo, usize, *mut c_void) -> c_int,
-        data: *mut c_void,
-    ) -> c_int;
-}
 
 /// Loader's `adds` counter at the last walk.
 static LAST_ADDS: AtomicU64 = AtomicU64::new(0);

@@ -118,7 +118,10 @@ pub fn map_package_map(path: &InlinePath) -> Option<PackageMap<'static>> {
     match PackageMap::parse(bytes) {
         Ok(map) => Some(map),
         Err(_) => {
-            sys::debug(&[b"package map is not valid; recording raw paths: ", path.as_bytes()]);
+            sys::debug(&[
+                b"package map is not valid; recording raw paths: ",
+                path.as_bytes(),
+            ]);
             // SAFETY: unmapping what we mapped above; nothing refers to it.
             unsafe { syscall::munmap(base, size as usize) };
             None

@@ -12,9 +12,8 @@ use pyusage_record::job::Job;
 
 /// Runs before `main` in every process that preloads the library.
 pub extern "C" fn constructor(argc: c_int, argv: *const *const c_char, envp: *const *const c_char) {
-    let _errno = ErrnoGuard::new();
-    if let Some(handle) = cpython::find_python() {
-        start_python(handle, argc, argv, envp);
+    if cpython::find_python() {
+        start_python(argc, argv, envp);
     }
 }
 
@@ -43,15 +42,12 @@ fn debug_allocator(api: &cpython::Api, env: &Env, ignore_env: bool, dev_mode: bo
 }
 
 #[inline(never)]
-fn start_python(
-    handle: *mut libc::c_void,
-    argc: c_int,
-    argv: *const *const c_char,
-    envp: *const *const c_char,
-) {
+fn start_python(argc: c_int, argv: *const *const c_char, envp: *const *const c_char) {
+    sys::resolve_errno();
+    let _errno = ErrnoGuard::new();
     let env = Env(envp);
     globals::set_debug(env.flag(b"PYUSAGE_DEBUG"));
-    let api = cpython::resolve(handle);
+    let api = cpython::resolve();
     let config = settings::load(&env);
     if !config.enabled || (config.allow_opt_out && env.flag(b"PYUSAGE_DISABLE")) {
         return;
@@ -140,6 +136,8 @@ fn start_python(
             g.hooked = unsafe { add(crate::hook::audit_hook, core::ptr::null_mut()) } == 0;
         }
     }
+    // Without exit handlers a record would never be finished by its process;
+    // the audit hook still fills it and the sweep ships it.
     crate::exits::install();
     globals::ACTIVE.store(true, Ordering::Release);
 }

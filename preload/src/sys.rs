@@ -2,23 +2,47 @@
 //! async-signal-safe; none allocates.
 
 use crate::syscall;
-use core::ffi::c_char;
+use core::ffi::{c_char, c_int, c_void};
+use core::sync::atomic::{AtomicPtr, Ordering};
+
+/// glibc's `__errno_location`, found at start-up in Python processes only
+/// (see [`crate::elf`] for why the library imports nothing it can avoid).
+static ERRNO_LOCATION: AtomicPtr<c_void> = AtomicPtr::new(core::ptr::null_mut());
+
+/// Finds `__errno_location` (constructor, Python processes).
+pub fn resolve_errno() {
+    if let Some(f) = crate::elf::find(c"__errno_location", crate::elf::Scope::Object(b"libc.so")) {
+        ERRNO_LOCATION.store(f as *mut c_void, Ordering::Relaxed);
+    }
+}
+
+fn errno_slot() -> Option<*mut c_int> {
+    let f = ERRNO_LOCATION.load(Ordering::Relaxed);
+    if f.is_null() {
+        return None;
+    }
+    // SAFETY: f is glibc's __errno_location, which returns this thread's errno slot.
+    Some(unsafe { core::mem::transmute::<*mut c_void, extern "C" fn() -> *mut c_int>(f)() })
+}
 
 /// Saves `errno` and puts it back when dropped, so no entry point of the
-/// library changes what the host program sees.
-pub struct ErrnoGuard(libc::c_int);
+/// library changes what the host program sees (CPython's API, called from the
+/// audit hook, may set it; our own system calls never do).
+pub struct ErrnoGuard(Option<(*mut c_int, c_int)>);
 
 impl ErrnoGuard {
     pub fn new() -> ErrnoGuard {
-        // SAFETY: __errno_location always returns this thread's errno slot.
-        ErrnoGuard(unsafe { *libc::__errno_location() })
+        // SAFETY: the slot is this thread's errno, valid for the thread's life.
+        ErrnoGuard(errno_slot().map(|slot| (slot, unsafe { *slot })))
     }
 }
 
 impl Drop for ErrnoGuard {
     fn drop(&mut self) {
-        // SAFETY: as above.
-        unsafe { *libc::__errno_location() = self.0 };
+        if let Some((slot, value)) = self.0 {
+            // SAFETY: as above; the guard never leaves its thread.
+            unsafe { *slot = value };
+        }
     }
 }
 

@@ -165,14 +165,28 @@ pub fn getuid() -> u32 {
 
 /// Fills `buf` from the kernel's random pool without blocking; bytes written or `-errno`.
 pub fn getrandom(buf: &mut [u8]) -> isize {
-    sys!(libc::SYS_getrandom, buf.as_mut_ptr(), buf.len(), libc::GRND_NONBLOCK)
+    sys!(
+        libc::SYS_getrandom,
+        buf.as_mut_ptr(),
+        buf.len(),
+        libc::GRND_NONBLOCK
+    )
 }
 
 /// `CLOCK_REALTIME` in nanoseconds since the epoch.
 pub fn realtime_ns() -> u64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    sys!(libc::SYS_clock_gettime, libc::CLOCK_REALTIME, &mut ts as *mut libc::timespec);
-    (ts.tv_sec as u64).wrapping_mul(1_000_000_000).wrapping_add(ts.tv_nsec as u64)
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    sys!(
+        libc::SYS_clock_gettime,
+        libc::CLOCK_REALTIME,
+        &mut ts as *mut libc::timespec
+    );
+    (ts.tv_sec as u64)
+        .wrapping_mul(1_000_000_000)
+        .wrapping_add(ts.tv_nsec as u64)
 }
 
 /// Ends the process (all threads) with `status`.
@@ -183,8 +197,37 @@ pub fn exit_group(status: c_int) -> ! {
 }
 
 /// Ends the process the way `abort` does, without libc: SIGABRT to ourselves.
+#[cfg_attr(test, allow(dead_code))] // only the panic handler calls it, and tests have none
 pub fn abort() -> ! {
     let pid = getpid();
     sys!(libc::SYS_kill, pid, libc::SIGABRT);
     exit_group(134)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_and_mappings() {
+        let fd = unsafe {
+            open(
+                c"/proc/self/exe".as_ptr(),
+                libc::O_RDONLY | libc::O_CLOEXEC,
+                0,
+            )
+        };
+        assert!(fd >= 0, "open: {fd}");
+        let size = file_size(fd);
+        assert!(size > 1000, "size {size}");
+        let map =
+            unsafe { mmap(size as usize, libc::PROT_READ, libc::MAP_PRIVATE, fd) }.expect("mmap");
+        assert_eq!(unsafe { core::slice::from_raw_parts(map, 4) }, b"\x7fELF");
+        assert_eq!(unsafe { munmap(map, size as usize) }, 0);
+        assert_eq!(close(fd), 0);
+        assert_eq!(close(fd), -(libc::EBADF));
+        assert_eq!(getpid(), std::process::id());
+        let mut buf = [0u8; 16];
+        assert_eq!(getrandom(&mut buf), 16);
+    }
 }

@@ -138,7 +138,11 @@ fn create() -> bool {
         ppid: syscall::getppid(),
         uid: syscall::getuid(),
         forked_from: g.forked_from,
-        start_ns: if g.forked_from != 0 { sys::now_ns() } else { g.start_ns },
+        start_ns: if g.forked_from != 0 {
+            sys::now_ns()
+        } else {
+            g.start_ns
+        },
         proc_start_ticks: sys::proc_start_ticks(),
         sample_ppm: g.sample_ppm,
         id: [0; 16],
@@ -159,7 +163,15 @@ fn create() -> bool {
     // full tmpfs kills the process with SIGBUS; this fails cleanly instead.
     let base = if syscall::fallocate(fd, i64::from(capacity)) == 0 {
         // SAFETY: a shared mapping of `capacity` bytes just reserved in the file.
-        unsafe { syscall::mmap(capacity as usize, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED, fd) }.ok()
+        unsafe {
+            syscall::mmap(
+                capacity as usize,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                fd,
+            )
+        }
+        .ok()
     } else {
         None
     };
@@ -293,7 +305,9 @@ fn ship(w: &Writer) -> bool {
     let out_len = w.capacity() as usize * 6 + 4096;
     let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS;
     // SAFETY: an anonymous private mapping; no allocator involved.
-    let Ok(out) = (unsafe { syscall::mmap(out_len, libc::PROT_READ | libc::PROT_WRITE, flags, -1) }) else {
+    let Ok(out) =
+        (unsafe { syscall::mmap(out_len, libc::PROT_READ | libc::PROT_WRITE, flags, -1) })
+    else {
         return false;
     };
     // SAFETY: the mapping is out_len writable bytes, ours until munmap below.
@@ -326,10 +340,12 @@ fn write_spool(spool: &[u8], id_hex: &[u8; 32], json: &[u8]) -> bool {
     let closed = syscall::close(fd) == 0;
     // SAFETY: both paths are NUL-terminated. A filesystem without hard links
     // gets a rename (which may replace; ids are unique anyway).
-    let linked = written && closed && unsafe {
-        let r = syscall::link(tmp, fin);
-        r == 0 || r == -libc::EEXIST || syscall::rename(tmp, fin) == 0
-    };
+    let linked = written
+        && closed
+        && unsafe {
+            let r = syscall::link(tmp, fin);
+            r == 0 || r == -libc::EEXIST || syscall::rename(tmp, fin) == 0
+        };
     // SAFETY: tmp is ours (gone already if rename ran).
     unsafe { syscall::unlink(tmp) };
     linked

@@ -14,7 +14,7 @@
 //!   dpkg lists, `.pth` files, the interpreter's standard library) and turns
 //!   them into a map, plus [`diff`] of two maps.
 //!
-//! # File format (version 1)
+//! # File format (version 2)
 //!
 //! All integers are little-endian; offsets are absolute and fit in `u32`
 //! because a map is at most [`MAX_MAP_BYTES`] (256 MiB).
@@ -38,13 +38,17 @@
 //!
 //! A *key* is either a directory, written with a trailing `/`
 //! (`/venv/lib/python3.11/site-packages/numpy/`), or an exact file
-//! (`/venv/lib/python3.11/site-packages/six.py`). Its slot is chosen by the
-//! FNV-1a 64 hash of the key bytes, passed through [`format::finish`]: the low
-//! bits pick the slot, the high 32 bits are the tag. A *target* is a
+//! (`/venv/lib/python3.11/site-packages/six.py`). Its slot is chosen by
+//! [`format::key_hash`] (8-byte little-endian words folded with
+//! [`format::key_word`], the zero-padded tail and the length with
+//! [`format::key_tail`]): the low bits pick the slot, the high 32 bits are
+//! the tag. A *target* is a
 //! distribution id, [`format::TARGET_STDLIB`] or [`format::TARGET_NONE`] (a
 //! barrier that stops the search, used for `site-packages` inside the stdlib).
 //!
-//! A lookup hashes the path once, remembering the hash state at every `/`;
+//! A lookup hashes the path once, a word at a time, and gets the hash of
+//! every prefix that ends with `/` on the way (the state before the word, plus
+//! the partial word);
 //! it probes the whole path (exact file), then each directory prefix from the
 //! longest to the shortest. The first key found decides. This costs one hash
 //! pass and a handful of probes, each normally a single cache line.

@@ -7,7 +7,7 @@
 /// First eight bytes of every package map.
 pub const MAGIC: [u8; 8] = *b"PYUSGMAP";
 /// The only format version this reader understands.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 /// Length of the fixed header.
 pub const HEADER_LEN: usize = 96;
 /// Largest map the builder writes and the reader accepts (256 MiB).
@@ -50,7 +50,7 @@ pub mod off {
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
 
-/// Start state of the FNV-1a hash used for keys and for the checksum.
+/// Start state of the FNV-1a hash used for the checksum.
 #[inline]
 pub const fn fnv_start() -> u64 {
     FNV_OFFSET
