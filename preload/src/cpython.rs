@@ -51,14 +51,17 @@ macro_rules! func {
     }};
 }
 
-/// True if this process has CPython in it (a shared libpython, or an
-/// executable that exports a static one's symbols).
+/// True if this process has a Python in it: CPython (a shared libpython, or an
+/// executable that exports a static one's symbols), or PyPy (whose program
+/// name says so, confirmed by its runtime's symbol).
 ///
 /// This is the only work a non-Python process does: a bloom-filter probe in
 /// each loaded object's hash table.
 #[inline(never)]
-pub fn find_python() -> bool {
+pub fn find_python(argv0: &[u8]) -> bool {
+    let program = argv0.rsplit(|&c| c == b'/').next().unwrap_or(argv0);
     !symbol(c"Py_Initialize").is_null()
+        || (program.starts_with(b"pypy") && !symbol(c"pypy_setup_home").is_null())
 }
 
 /// Resolves the API in a process known to have CPython.
@@ -66,7 +69,7 @@ pub fn find_python() -> bool {
 pub fn resolve() -> Api {
     Api {
         add_audit_hook: func!(c"PySys_AddAuditHook"),
-        get_version: func!(c"Py_GetVersion"),
+        get_version: func!(c"Py_GetVersion").or(func!(c"PyPy_GetVersion")),
         is_initialized: func!(c"Py_IsInitialized"),
         tuple_size: func!(c"PyTuple_Size"),
         tuple_get_item: func!(c"PyTuple_GetItem"),
@@ -77,7 +80,7 @@ pub fn resolve() -> Api {
         sys_get_object: func!(c"PySys_GetObject"),
         unicode_type: symbol(c"PyUnicode_Type"),
         debug_build: !symbol(c"_Py_NegativeRefcount").is_null(),
-        pypy: !symbol(c"PyPy_Initialize").is_null() || !symbol(c"pypy_setup_home").is_null(),
+        pypy: !symbol(c"pypy_setup_home").is_null(),
     }
 }
 

@@ -12,7 +12,7 @@ use pyusage_record::job::Job;
 
 /// Runs before `main` in every process that preloads the library.
 pub extern "C" fn constructor(argc: c_int, argv: *const *const c_char, envp: *const *const c_char) {
-    if cpython::find_python() {
+    if cpython::find_python(args(argc, argv).next().unwrap_or(b"")) {
         start_python(argc, argv, envp);
     }
 }
@@ -67,7 +67,7 @@ fn start_python(argc: c_int, argv: *const *const c_char, envp: *const *const c_c
     let mut all = args(argc, argv);
     let argv0 = all.next().unwrap_or(b"");
     let base = argv0.rsplit(|&c| c == b'/').next().unwrap_or(argv0);
-    let looks_like_python = base.starts_with(b"python");
+    let looks_like_python = base.starts_with(b"python") || base.starts_with(b"pypy");
     let parsed = if looks_like_python {
         argv::parse(all)
     } else {
