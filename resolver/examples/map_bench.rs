@@ -15,6 +15,9 @@
 //!
 //! and prints one table row per tree.
 
+// `is_multiple_of` is newer than the workspace's rust-version.
+#![allow(clippy::manual_is_multiple_of)]
+
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -41,7 +44,9 @@ fn parse_args() -> Args {
     };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
-        let v = it.next().unwrap_or_else(|| die(&format!("{k} needs a value")));
+        let v = it
+            .next()
+            .unwrap_or_else(|| die(&format!("{k} needs a value")));
         match k.as_str() {
             "--work" => a.work = v.into(),
             "--python" => a.pythons.push(v.into()),
@@ -79,7 +84,11 @@ fn synthetic_record(i: usize, n: usize) -> Vec<String> {
     while v.len() < n {
         v.push(format!("{pkg}/sub{}/mod{}.py", j % 8, j));
         if v.len() < n && j % 3 == 0 {
-            v.push(format!("{pkg}/sub{}/__pycache__/mod{}.cpython-311.pyc", j % 8, j));
+            v.push(format!(
+                "{pkg}/sub{}/__pycache__/mod{}.cpython-311.pyc",
+                j % 8,
+                j
+            ));
         }
         j += 1;
     }
@@ -155,13 +164,22 @@ fn importlib(python: &Path, path: Option<&Path>) -> (f64, u64, u64) {
     if let Some(p) = path {
         c.arg(p);
     }
-    let out = c.output().unwrap_or_else(|e| die(&format!("{}: {e}", python.display())));
+    let out = c
+        .output()
+        .unwrap_or_else(|e| die(&format!("{}: {e}", python.display())));
     let s = String::from_utf8_lossy(&out.stdout);
     let f: Vec<&str> = s.split_whitespace().collect();
     if f.len() != 3 {
-        die(&format!("importlib run failed: {}", String::from_utf8_lossy(&out.stderr)));
+        die(&format!(
+            "importlib run failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
     }
-    (f[0].parse().unwrap_or(0.0), f[1].parse().unwrap_or(0), f[2].parse().unwrap_or(0))
+    (
+        f[0].parse().unwrap_or(0.0),
+        f[1].parse().unwrap_or(0),
+        f[2].parse().unwrap_or(0),
+    )
 }
 
 /// xorshift64*.
@@ -175,15 +193,23 @@ impl Rng {
     }
 }
 
-/// Mean nanoseconds per lookup over `n` paths drawn from `pool`, and the
-/// share of them that resolved to a distribution.
+/// Mean nanoseconds per lookup over `n` paths drawn at random from `pool`,
+/// and the share of them that resolved to a distribution. The drawn paths
+/// are copied into one buffer first, as the tracer's path is in cache when
+/// it looks it up; the map's table is what is accessed at random.
 fn time_lookups(map: &PackageMap<'_>, pool: &[Vec<u8>], n: usize) -> (f64, f64) {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    let paths: Vec<&[u8]> = (0..n).map(|_| &pool[rng.below(pool.len())][..]).collect();
+    let mut buf: Vec<u8> = Vec::new();
+    let mut spans: Vec<(usize, usize)> = Vec::with_capacity(n);
+    for _ in 0..n {
+        let p = &pool[rng.below(pool.len())];
+        spans.push((buf.len(), p.len()));
+        buf.extend_from_slice(p);
+    }
     let t = Instant::now();
     let mut hits = 0usize;
-    for p in &paths {
-        if let Lookup::Dist(d) = map.lookup(black_box(p)) {
+    for &(at, len) in &spans {
+        if let Lookup::Dist(d) = map.lookup(black_box(&buf[at..at + len])) {
             hits += 1;
             black_box(d.name);
         }
@@ -212,7 +238,11 @@ fn main() {
     let t = Instant::now();
     lay_out(&synth, a.dists, a.lines).unwrap_or_else(|e| die(&format!("lay out: {e}")));
     eprintln!("synthetic tree ready in {:.1} s", t.elapsed().as_secs_f64());
-    let python = a.pythons.first().cloned().unwrap_or_else(|| PathBuf::from("python3"));
+    let python = a
+        .pythons
+        .first()
+        .cloned()
+        .unwrap_or_else(|| PathBuf::from("python3"));
 
     println!(
         "{:<28} {:>6} {:>8} {:>6} {:>11} {:>14} {:>8} {:>11} {:>6}",
@@ -221,7 +251,10 @@ fn main() {
     let mut rows = Vec::new();
     for py in &a.pythons {
         let opts = BuildOptions {
-            pythons: vec![RootSpec { path: py.clone(), label: None }],
+            pythons: vec![RootSpec {
+                path: py.clone(),
+                label: None,
+            }],
             ..BuildOptions::default()
         };
         // The interpreter is asked once per build; time the scan without it.
@@ -230,21 +263,41 @@ fn main() {
             .sites
             .iter()
             .filter(|s| Path::new(s).is_dir())
-            .map(|s| RootSpec { path: s.into(), label: None })
+            .map(|s| RootSpec {
+                path: s.into(),
+                label: None,
+            })
             .collect();
-        let scan_opts = BuildOptions { roots, ..BuildOptions::default() };
-        let (d, report) = best_of(3, || build::build(&scan_opts, &()).unwrap_or_else(|e| die(&e.to_string())));
+        let scan_opts = BuildOptions {
+            roots,
+            ..BuildOptions::default()
+        };
+        let (d, report) = best_of(3, || {
+            build::build(&scan_opts, &()).unwrap_or_else(|e| die(&e.to_string()))
+        });
         let full = build::build(&opts, &()).unwrap_or_else(|e| die(&e.to_string()));
         let (secs, _k, _n) = importlib(py, None);
         let site = info.sites.first().cloned().unwrap_or_default();
-        rows.push((format!("venv {}", short(&site)), d, report, full.map, secs, Vec::new()));
+        rows.push((
+            format!("venv {}", short(&site)),
+            d,
+            report,
+            full.map,
+            secs,
+            Vec::new(),
+        ));
     }
     {
         let opts = BuildOptions {
-            roots: vec![RootSpec { path: synth.clone(), label: Some("synthetic".into()) }],
+            roots: vec![RootSpec {
+                path: synth.clone(),
+                label: Some("synthetic".into()),
+            }],
             ..BuildOptions::default()
         };
-        let (d, report) = best_of(3, || build::build(&opts, &()).unwrap_or_else(|e| die(&e.to_string())));
+        let (d, report) = best_of(3, || {
+            build::build(&opts, &()).unwrap_or_else(|e| die(&e.to_string()))
+        });
         let (secs, _k, _n) = importlib(&python, Some(&synth));
         // Real RECORD paths too, not only key-derived ones.
         let per = a.lines / a.dists.max(1);
@@ -259,7 +312,14 @@ fn main() {
         }
         extra.push(format!("{base}/handwritten.py").into_bytes());
         let map = report.map.clone();
-        rows.push((format!("synthetic {} dists", a.dists), d, report, map, secs, extra));
+        rows.push((
+            format!("synthetic {} dists", a.dists),
+            d,
+            report,
+            map,
+            secs,
+            extra,
+        ));
     }
     for (name, d, report, map_bytes, secs, extra) in rows {
         let map = PackageMap::parse(&map_bytes).unwrap_or_else(|e| die(&e.to_string()));
@@ -283,5 +343,7 @@ fn main() {
 
 fn short(s: &str) -> String {
     let parts: Vec<&str> = s.rsplitn(5, '/').collect();
-    parts.get(3).map_or_else(|| s.to_string(), |p| p.to_string())
+    parts
+        .get(3)
+        .map_or_else(|| s.to_string(), |p| p.to_string())
 }

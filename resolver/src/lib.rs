@@ -21,7 +21,7 @@
 //!
 //! ```text
 //! header (96 bytes)
-//!   0  magic "PYUSGMAP"        8  format version (u32) = 1
+//!   0  magic "PYUSGMAP"        8  format version (u32) = 2
 //!   12 header length (u32)     16 checksum (u64): FNV-1a 64 of bytes[24..]
 //!   24 file length (u64)
 //!   32 strings offset, length  40 dists offset, count

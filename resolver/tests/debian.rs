@@ -12,7 +12,11 @@ fn ensure_python3_numpy() -> bool {
     if Path::new("/usr/lib/python3/dist-packages/numpy/__init__.py").exists() {
         return true;
     }
-    let uid = Command::new("id").arg("-u").output().map(|o| o.stdout).unwrap_or_default();
+    let uid = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout)
+        .unwrap_or_default();
     if String::from_utf8_lossy(&uid).trim() != "0" {
         eprintln!("SKIP: python3-numpy is not installed and the tests are not root (apt-get install -y python3-numpy)");
         return false;
@@ -51,15 +55,27 @@ fn debian_dist_packages() {
         .filter_map(|i| map.dist(i))
         .find(|d| d.name == b"numpy")
         .expect("numpy in the map");
-    assert_eq!(numpy.installer, b"dpkg:python3-numpy", "the file list came from dpkg");
+    assert_eq!(
+        numpy.installer, b"dpkg:python3-numpy",
+        "the file list came from dpkg"
+    );
     assert_eq!(numpy.env, b"/usr");
     let want = format!("numpy {} /usr", String::from_utf8_lossy(numpy.version));
     assert_eq!(resolve(&map, format!("{dp}/numpy/__init__.py")), want);
-    assert_eq!(resolve(&map, format!("{dp}/numpy/core/__pycache__/fresh.cpython-311.pyc")), want);
+    assert_eq!(
+        resolve(
+            &map,
+            format!("{dp}/numpy/core/__pycache__/fresh.cpython-311.pyc")
+        ),
+        want
+    );
     // Every .py file dpkg lists for python3-numpy under dist-packages resolves.
     let list = std::fs::read_to_string("/var/lib/dpkg/info/python3-numpy.list").unwrap();
     let mut n = 0;
-    for l in list.lines().filter(|l| l.starts_with(dp) && l.ends_with(".py")) {
+    for l in list
+        .lines()
+        .filter(|l| l.starts_with(dp) && l.ends_with(".py"))
+    {
         assert_eq!(resolve(&map, l), want, "{l}");
         n += 1;
     }

@@ -60,18 +60,33 @@ fn conda_environment() {
         &env.join("lib/python3.11/site-packages/numpy-1.26.4.dist-info/METADATA"),
         "Metadata-Version: 2.1\nName: numpy\nVersion: 1.26.4\n",
     );
-    conda_record(&env, "pyyaml", "6.0.1", "py311h_0", &[
-        "lib/python3.11/site-packages/yaml/__init__.py",
-        "lib/python3.11/site-packages/PyYAML-6.0.1.dist-info/METADATA",
-    ]);
+    conda_record(
+        &env,
+        "pyyaml",
+        "6.0.1",
+        "py311h_0",
+        &[
+            "lib/python3.11/site-packages/yaml/__init__.py",
+            "lib/python3.11/site-packages/PyYAML-6.0.1.dist-info/METADATA",
+        ],
+    );
     write(
         &env.join("lib/python3.11/site-packages/PyYAML-6.0.1.dist-info/METADATA"),
         "Name: PyYAML\nVersion: 6.0.1\n",
     );
-    conda_record(&env, "libopenblas", "0.3.26", "pthreads_h413a1c8_0", &["lib/libopenblas.so.0"]);
+    conda_record(
+        &env,
+        "libopenblas",
+        "0.3.26",
+        "pthreads_h413a1c8_0",
+        &["lib/libopenblas.so.0"],
+    );
     // A pip install on top of the conda env.
     let sp = env.join("lib/python3.11/site-packages");
-    write(&sp.join("six-1.16.0.dist-info/METADATA"), "Name: six\nVersion: 1.16.0\n");
+    write(
+        &sp.join("six-1.16.0.dist-info/METADATA"),
+        "Name: six\nVersion: 1.16.0\n",
+    );
     write(&sp.join("six-1.16.0.dist-info/INSTALLER"), "pip\n");
     write(
         &sp.join("six-1.16.0.dist-info/RECORD"),
@@ -82,27 +97,79 @@ fn conda_environment() {
     let report = build_with(&[(&env, Some("desi"))], &[]);
     assert!(report.warnings.is_empty(), "{:?}", report.warnings);
     let map = PackageMap::parse(&report.map).unwrap();
-    assert_eq!(map.dist_count(), 5, "python, numpy, PyYAML, libopenblas, six");
+    assert_eq!(
+        map.dist_count(),
+        5,
+        "python, numpy, PyYAML, libopenblas, six"
+    );
     let e = env.to_str().unwrap();
-    assert_eq!(resolve(&map, format!("{e}/lib/python3.11/site-packages/numpy/core/multiarray.py")), "numpy 1.26.4 desi");
-    assert_eq!(resolve(&map, format!("{e}/lib/python3.11/site-packages/numpy/linalg/__pycache__/x.pyc")), "numpy 1.26.4 desi");
-    assert_eq!(resolve(&map, format!("{e}/lib/python3.11/site-packages/yaml/__init__.py")), "PyYAML 6.0.1 desi");
-    assert_eq!(resolve(&map, format!("{e}/lib/libopenblas.so.0")), "libopenblas 0.3.26 desi");
+    assert_eq!(
+        resolve(
+            &map,
+            format!("{e}/lib/python3.11/site-packages/numpy/core/multiarray.py")
+        ),
+        "numpy 1.26.4 desi"
+    );
+    assert_eq!(
+        resolve(
+            &map,
+            format!("{e}/lib/python3.11/site-packages/numpy/linalg/__pycache__/x.pyc")
+        ),
+        "numpy 1.26.4 desi"
+    );
+    assert_eq!(
+        resolve(
+            &map,
+            format!("{e}/lib/python3.11/site-packages/yaml/__init__.py")
+        ),
+        "PyYAML 6.0.1 desi"
+    );
+    assert_eq!(
+        resolve(&map, format!("{e}/lib/libopenblas.so.0")),
+        "libopenblas 0.3.26 desi"
+    );
     assert_eq!(resolve(&map, format!("{e}/bin/f2py")), "numpy 1.26.4 desi");
-    assert_eq!(resolve(&map, format!("{e}/lib/python3.11/site-packages/six.py")), "six 1.16.0 desi");
+    assert_eq!(
+        resolve(&map, format!("{e}/lib/python3.11/site-packages/six.py")),
+        "six 1.16.0 desi"
+    );
     assert_eq!(resolve(&map, format!("{e}/lib/python3.11/os.py")), "stdlib");
-    assert_eq!(resolve(&map, format!("{e}/lib/python3.11/lib-dynload/_json.cpython-311-x86_64-linux-gnu.so")), "stdlib");
-    assert_eq!(resolve(&map, format!("{e}/lib/python3.11/site-packages/handmade.py")), "unmapped");
-    assert_eq!(resolve(&map, format!("{e}/lib/libpython3.11.so.1.0")), "python 3.11.8 desi");
-    let numpy = (0..map.dist_count()).filter_map(|i| map.dist(i)).find(|d| d.name == b"numpy").unwrap();
+    assert_eq!(
+        resolve(
+            &map,
+            format!("{e}/lib/python3.11/lib-dynload/_json.cpython-311-x86_64-linux-gnu.so")
+        ),
+        "stdlib"
+    );
+    assert_eq!(
+        resolve(
+            &map,
+            format!("{e}/lib/python3.11/site-packages/handmade.py")
+        ),
+        "unmapped"
+    );
+    assert_eq!(
+        resolve(&map, format!("{e}/lib/libpython3.11.so.1.0")),
+        "python 3.11.8 desi"
+    );
+    let numpy = (0..map.dist_count())
+        .filter_map(|i| map.dist(i))
+        .find(|d| d.name == b"numpy")
+        .unwrap();
     assert_eq!(numpy.installer, b"conda:conda-forge:py311h64a7726_0");
-    let six = (0..map.dist_count()).filter_map(|i| map.dist(i)).find(|d| d.name == b"six").unwrap();
+    let six = (0..map.dist_count())
+        .filter_map(|i| map.dist(i))
+        .find(|d| d.name == b"six")
+        .unwrap();
     assert_eq!(six.installer, b"pip");
 
     // Without a label the environment is the prefix.
     let report = build_with(&[(&env, None)], &[]);
     let map = PackageMap::parse(&report.map).unwrap();
-    assert_eq!(resolve(&map, format!("{e}/lib/libopenblas.so.0")), format!("libopenblas 0.3.26 {e}"));
+    assert_eq!(
+        resolve(&map, format!("{e}/lib/libopenblas.so.0")),
+        format!("libopenblas 0.3.26 {e}")
+    );
 }
 
 #[test]
@@ -110,41 +177,95 @@ fn eggs_egg_info_and_pth() {
     let t = tempfile::tempdir().unwrap();
     let sp = t.path().join("prefix/lib/python3.11/site-packages");
     // egg-info directory with installed-files.txt.
-    write(&sp.join("legacy-2.0.egg-info/PKG-INFO"), "Metadata-Version: 1.0\nName: Legacy\nVersion: 2.0\n");
-    write(&sp.join("legacy-2.0.egg-info/installed-files.txt"), "../legacy/__init__.py\n../legacy/core.py\n./\nPKG-INFO\n");
+    write(
+        &sp.join("legacy-2.0.egg-info/PKG-INFO"),
+        "Metadata-Version: 1.0\nName: Legacy\nVersion: 2.0\n",
+    );
+    write(
+        &sp.join("legacy-2.0.egg-info/installed-files.txt"),
+        "../legacy/__init__.py\n../legacy/core.py\n./\nPKG-INFO\n",
+    );
     write(&sp.join("legacy/__init__.py"), "");
     write(&sp.join("legacy/core.py"), "");
     // egg-info directory with only top_level.txt; single-file and extension modules.
-    write(&sp.join("toponly-0.1.egg-info/PKG-INFO"), "Name: toponly\nVersion: 0.1\n");
-    write(&sp.join("toponly-0.1.egg-info/top_level.txt"), "toponly\n_toponly_ext\n");
+    write(
+        &sp.join("toponly-0.1.egg-info/PKG-INFO"),
+        "Name: toponly\nVersion: 0.1\n",
+    );
+    write(
+        &sp.join("toponly-0.1.egg-info/top_level.txt"),
+        "toponly\n_toponly_ext\n",
+    );
     write(&sp.join("toponly.py"), "");
     write(&sp.join("_toponly_ext.cpython-311-x86_64-linux-gnu.so"), "");
     // egg-info as a single file (distutils).
-    write(&sp.join("single_mod-1.5.egg-info"), "Metadata-Version: 1.1\nName: single-mod\nVersion: 1.5\n");
+    write(
+        &sp.join("single_mod-1.5.egg-info"),
+        "Metadata-Version: 1.1\nName: single-mod\nVersion: 1.5\n",
+    );
     write(&sp.join("single_mod.py"), "");
     // An egg directory and a zip egg.
-    write(&sp.join("eggdir-3.1-py3.11.egg/EGG-INFO/PKG-INFO"), "Name: EggDir\nVersion: 3.1\n");
+    write(
+        &sp.join("eggdir-3.1-py3.11.egg/EGG-INFO/PKG-INFO"),
+        "Name: EggDir\nVersion: 3.1\n",
+    );
     write(&sp.join("eggdir-3.1-py3.11.egg/eggdir/__init__.py"), "");
     write(&sp.join("zipped-0.9-py3.11.egg"), "PK");
     // A .pth naming a directory that holds a develop install.
     let dev = t.path().join("src/devproj");
-    write(&dev.join("devproj.egg-info/PKG-INFO"), "Name: devproj\nVersion: 0.0.1\n");
+    write(
+        &dev.join("devproj.egg-info/PKG-INFO"),
+        "Name: devproj\nVersion: 0.0.1\n",
+    );
     write(&dev.join("devproj.egg-info/top_level.txt"), "devproj\n");
     write(&dev.join("devproj/__init__.py"), "");
-    write(&sp.join("easy-install.pth"), &format!("# comment\nimport sys\n{}\n", dev.display()));
+    write(
+        &sp.join("easy-install.pth"),
+        &format!("# comment\nimport sys\n{}\n", dev.display()),
+    );
 
     let report = build_with(&[(&sp, Some("lab"))], &[]);
     assert!(report.warnings.is_empty(), "{:?}", report.warnings);
     let map = PackageMap::parse(&report.map).unwrap();
     let s = sp.to_str().unwrap();
-    assert_eq!(resolve(&map, format!("{s}/legacy/core.py")), "Legacy 2.0 lab");
+    assert_eq!(
+        resolve(&map, format!("{s}/legacy/core.py")),
+        "Legacy 2.0 lab"
+    );
     assert_eq!(resolve(&map, format!("{s}/toponly.py")), "toponly 0.1 lab");
-    assert_eq!(resolve(&map, format!("{s}/_toponly_ext.cpython-311-x86_64-linux-gnu.so")), "toponly 0.1 lab");
-    assert_eq!(resolve(&map, format!("{s}/single_mod.py")), "single-mod 1.5 lab");
-    assert_eq!(resolve(&map, format!("{s}/eggdir-3.1-py3.11.egg/eggdir/__init__.py")), "EggDir 3.1 lab");
-    assert_eq!(resolve(&map, format!("{s}/zipped-0.9-py3.11.egg")), "zipped 0.9 lab");
-    assert_eq!(resolve(&map, format!("{s}/zipped-0.9-py3.11.egg/zipped/__init__.py")), "zipped 0.9 lab");
-    assert_eq!(resolve(&map, format!("{}/devproj/__init__.py", dev.display())), "devproj 0.0.1 lab");
+    assert_eq!(
+        resolve(
+            &map,
+            format!("{s}/_toponly_ext.cpython-311-x86_64-linux-gnu.so")
+        ),
+        "toponly 0.1 lab"
+    );
+    assert_eq!(
+        resolve(&map, format!("{s}/single_mod.py")),
+        "single-mod 1.5 lab"
+    );
+    assert_eq!(
+        resolve(
+            &map,
+            format!("{s}/eggdir-3.1-py3.11.egg/eggdir/__init__.py")
+        ),
+        "EggDir 3.1 lab"
+    );
+    assert_eq!(
+        resolve(&map, format!("{s}/zipped-0.9-py3.11.egg")),
+        "zipped 0.9 lab"
+    );
+    assert_eq!(
+        resolve(
+            &map,
+            format!("{s}/zipped-0.9-py3.11.egg/zipped/__init__.py")
+        ),
+        "zipped 0.9 lab"
+    );
+    assert_eq!(
+        resolve(&map, format!("{}/devproj/__init__.py", dev.display())),
+        "devproj 0.0.1 lab"
+    );
     assert_eq!(resolve(&map, format!("{s}/other.py")), "unmapped");
 }
 
@@ -153,36 +274,69 @@ fn bad_input_warns_and_carries_on() {
     let t = tempfile::tempdir().unwrap();
     let sp = t.path().join("site-packages");
     // Good distribution.
-    write(&sp.join("good-1.0.dist-info/METADATA"), "Name: good\nVersion: 1.0\n");
-    write(&sp.join("good-1.0.dist-info/RECORD"), "good/__init__.py,,\n");
+    write(
+        &sp.join("good-1.0.dist-info/METADATA"),
+        "Name: good\nVersion: 1.0\n",
+    );
+    write(
+        &sp.join("good-1.0.dist-info/RECORD"),
+        "good/__init__.py,,\ngood-1.0.dist-info/direct_url.json,,\n",
+    );
     // Malformed METADATA (binary garbage, no headers) and RECORD.
     std::fs::create_dir_all(sp.join("broken-2.0.dist-info")).unwrap();
-    std::fs::write(sp.join("broken-2.0.dist-info/METADATA"), [0xff, 0xfe, 0, 1, b'\n', b'\n']).unwrap();
-    write(&sp.join("broken-2.0.dist-info/RECORD"), "broken/a.py,,\n\"unterminated,,\n,,\n");
+    std::fs::write(
+        sp.join("broken-2.0.dist-info/METADATA"),
+        [0xff, 0xfe, 0, 1, b'\n', b'\n'],
+    )
+    .unwrap();
+    write(
+        &sp.join("broken-2.0.dist-info/RECORD"),
+        "broken/a.py,,\n\"unterminated,,\n,,\n",
+    );
     // Missing METADATA.
     write(&sp.join("nometa-3.0.dist-info/RECORD"), "nometa.py,,\n");
     // Unreadable RECORD (a directory).
     std::fs::create_dir_all(sp.join("weird-1.0.dist-info/RECORD")).unwrap();
-    write(&sp.join("weird-1.0.dist-info/METADATA"), "Name: weird\nVersion: 1.0\n");
+    write(
+        &sp.join("weird-1.0.dist-info/METADATA"),
+        "Name: weird\nVersion: 1.0\n",
+    );
     // Malformed direct_url.json.
     write(&sp.join("good-1.0.dist-info/direct_url.json"), "{not json");
     // Non-UTF-8 names.
     let odd = std::ffi::OsStr::from_bytes(b"caf\xe9-1.0.dist-info");
     std::fs::create_dir_all(sp.join(odd)).unwrap();
-    std::fs::write(sp.join(odd).join("METADATA"), b"Name: caf\xe9\nVersion: 1.0\n").unwrap();
+    std::fs::write(
+        sp.join(odd).join("METADATA"),
+        b"Name: caf\xe9\nVersion: 1.0\n",
+    )
+    .unwrap();
     std::fs::write(sp.join(odd).join("RECORD"), b"caf\xe9/__init__.py,,\n").unwrap();
     // A .pth pointing into a symlink loop, and a malformed conda root.
     std::os::unix::fs::symlink(t.path().join("loop_b"), t.path().join("loop_a")).unwrap();
     std::os::unix::fs::symlink(t.path().join("loop_a"), t.path().join("loop_b")).unwrap();
-    write(&sp.join("loop.pth"), &format!("{}\n", t.path().join("loop_a").display()));
+    write(
+        &sp.join("loop.pth"),
+        &format!("{}\n", t.path().join("loop_a").display()),
+    );
     let conda = t.path().join("conda");
     write(&conda.join("conda-meta/bad-1-0.json"), "{\"name\": 5");
 
     let report = build_with(
-        &[(&sp, None), (&t.path().join("loop_a"), None), (&conda, None), (&t.path().join("missing"), None)],
+        &[
+            (&sp, None),
+            (&t.path().join("loop_a"), None),
+            (&conda, None),
+            (&t.path().join("missing"), None),
+        ],
         &[],
     );
-    let warned = |needle: &str| report.warnings.iter().any(|w| w.to_string().contains(needle));
+    let warned = |needle: &str| {
+        report
+            .warnings
+            .iter()
+            .any(|w| w.to_string().contains(needle))
+    };
     for needle in [
         "broken-2.0.dist-info/METADATA",
         "broken-2.0.dist-info/RECORD",
@@ -194,13 +348,26 @@ fn bad_input_warns_and_carries_on() {
         "missing",
         "not UTF-8",
     ] {
-        assert!(warned(needle), "no warning about {needle}: {:#?}", report.warnings);
+        assert!(
+            warned(needle),
+            "no warning about {needle}: {:#?}",
+            report.warnings
+        );
     }
     let map = PackageMap::parse(&report.map).unwrap();
     let s = sp.to_str().unwrap();
-    assert_eq!(resolve(&map, format!("{s}/good/__init__.py")), format!("good 1.0 {s}"));
-    assert_eq!(resolve(&map, format!("{s}/broken/a.py")), format!("broken 2.0 {s}"));
-    assert_eq!(resolve(&map, format!("{s}/nometa.py")), format!("nometa 3.0 {s}"));
+    assert_eq!(
+        resolve(&map, format!("{s}/good/__init__.py")),
+        format!("good 1.0 {s}")
+    );
+    assert_eq!(
+        resolve(&map, format!("{s}/broken/a.py")),
+        format!("broken 2.0 {s}")
+    );
+    assert_eq!(
+        resolve(&map, format!("{s}/nometa.py")),
+        format!("nometa 3.0 {s}")
+    );
     let mut odd_path = sp.as_os_str().as_bytes().to_vec();
     odd_path.extend_from_slice(b"/caf\xe9/__init__.py");
     let d = match map.lookup(&odd_path) {
@@ -214,10 +381,22 @@ fn bad_input_warns_and_carries_on() {
 fn conflicts_are_reported_and_single_files_resolve() {
     let t = tempfile::tempdir().unwrap();
     let sp = t.path().join("site-packages");
-    write(&sp.join("a-1.0.dist-info/METADATA"), "Name: a\nVersion: 1.0\n");
-    write(&sp.join("a-1.0.dist-info/RECORD"), "shared/x.py,,\nbin/a-tool,,\na.py,,\n");
-    write(&sp.join("b-2.0.dist-info/METADATA"), "Name: b\nVersion: 2.0\n");
-    write(&sp.join("b-2.0.dist-info/RECORD"), "shared/x.py,,\nshared/y.py,,\nbin/b-tool,,\n");
+    write(
+        &sp.join("a-1.0.dist-info/METADATA"),
+        "Name: a\nVersion: 1.0\n",
+    );
+    write(
+        &sp.join("a-1.0.dist-info/RECORD"),
+        "shared/x.py,,\nbin/a-tool,,\na.py,,\n",
+    );
+    write(
+        &sp.join("b-2.0.dist-info/METADATA"),
+        "Name: b\nVersion: 2.0\n",
+    );
+    write(
+        &sp.join("b-2.0.dist-info/RECORD"),
+        "shared/x.py,,\nshared/y.py,,\nbin/b-tool,,\n",
+    );
     let report = build_with(&[(&sp, Some("e"))], &[]);
     assert_eq!(report.conflict_count, 1);
     assert!(report.conflicts[0].path.ends_with("shared/x.py"));
@@ -236,8 +415,14 @@ fn diff_between_builds_and_atomic_write() {
     let t = tempfile::tempdir().unwrap();
     let sp = t.path().join("site-packages");
     let dist = |name: &str, v: &str| {
-        write(&sp.join(format!("{name}-{v}.dist-info/METADATA")), &format!("Name: {name}\nVersion: {v}\n"));
-        write(&sp.join(format!("{name}-{v}.dist-info/RECORD")), &format!("{name}/__init__.py,,\n"));
+        write(
+            &sp.join(format!("{name}-{v}.dist-info/METADATA")),
+            &format!("Name: {name}\nVersion: {v}\n"),
+        );
+        write(
+            &sp.join(format!("{name}-{v}.dist-info/RECORD")),
+            &format!("{name}/__init__.py,,\n"),
+        );
     };
     dist("keep", "1.0");
     dist("gone", "0.1");
@@ -256,7 +441,11 @@ fn diff_between_builds_and_atomic_write() {
     dist("new", "0.1");
     let new_bytes = build_with(&[(&sp, Some("e"))], &[]).map;
     pyusage_resolver::build::write_atomically(&out, &new_bytes).unwrap();
-    assert_eq!(std::fs::read_dir(out.parent().unwrap()).unwrap().count(), 1, "no temp file left");
+    assert_eq!(
+        std::fs::read_dir(out.parent().unwrap()).unwrap().count(),
+        1,
+        "no temp file left"
+    );
     let old = PackageMap::parse(&old_bytes).unwrap();
     let new = PackageMap::parse(&new_bytes).unwrap();
     let changes = diff(&old, &new);
@@ -264,10 +453,30 @@ fn diff_between_builds_and_atomic_write() {
     assert_eq!(
         changes,
         vec![
-            Change::Changed { env: s("e"), name: s("down"), old: s("2.0"), new: s("1.5"), upgrade: false },
-            Change::Removed { env: s("e"), name: s("gone"), version: s("0.1") },
-            Change::Changed { env: s("e"), name: s("up"), old: s("1.9"), new: s("1.10"), upgrade: true },
-            Change::Installed { env: s("e"), name: s("new"), version: s("0.1") },
+            Change::Changed {
+                env: s("e"),
+                name: s("down"),
+                old: s("2.0"),
+                new: s("1.5"),
+                upgrade: false
+            },
+            Change::Removed {
+                env: s("e"),
+                name: s("gone"),
+                version: s("0.1")
+            },
+            Change::Changed {
+                env: s("e"),
+                name: s("up"),
+                old: s("1.9"),
+                new: s("1.10"),
+                upgrade: true
+            },
+            Change::Installed {
+                env: s("e"),
+                name: s("new"),
+                version: s("0.1")
+            },
         ]
     );
 }

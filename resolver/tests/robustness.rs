@@ -26,10 +26,13 @@ fn sample_map() -> Vec<u8> {
             env: b"/env".to_vec(),
             installer: b"pip".to_vec(),
         });
-        w.insert(format!("/env/site/dist{i}/").as_bytes(), i).unwrap();
-        w.insert(format!("/env/site/mod{i}.py").as_bytes(), i).unwrap();
+        w.insert(format!("/env/site/dist{i}/").as_bytes(), i)
+            .unwrap();
+        w.insert(format!("/env/site/mod{i}.py").as_bytes(), i)
+            .unwrap();
     }
-    w.insert(b"/py/lib/python3.11/", format::TARGET_STDLIB).unwrap();
+    w.insert(b"/py/lib/python3.11/", format::TARGET_STDLIB)
+        .unwrap();
     w.add_root(b"/env", b"env");
     w.finish().unwrap()
 }
@@ -47,7 +50,9 @@ const PATHS: &[&[u8]] = &[
 
 /// Uses every accessor; returns something so the work is not optimised away.
 fn exercise(bytes: &[u8]) -> usize {
-    let Ok(map) = PackageMap::parse(bytes) else { return 0 };
+    let Ok(map) = PackageMap::parse(bytes) else {
+        return 0;
+    };
     let mut acc = map.verify_checksum().is_ok() as usize;
     for p in PATHS {
         acc += match map.lookup(p) {
@@ -93,7 +98,11 @@ fn mutated_maps_never_crash() {
             1 => {
                 let at = 12 + 4 * rng.below((format::HEADER_LEN - 12) / 4);
                 let v = rng.next() as u32;
-                let v = if rng.below(2) == 0 { v % (b.len() as u32 + 64) } else { v };
+                let v = if rng.below(2) == 0 {
+                    v % (b.len() as u32 + 64)
+                } else {
+                    v
+                };
                 b[at..at + 4].copy_from_slice(&v.to_le_bytes());
             }
             // Truncate or extend.
@@ -111,11 +120,16 @@ fn mutated_maps_never_crash() {
         }
         exercise(&b);
         if b != good {
-            let ok = PackageMap::parse(&b).and_then(|m| m.verify_checksum()).is_ok();
+            let ok = PackageMap::parse(&b)
+                .and_then(|m| m.verify_checksum())
+                .is_ok();
             detected += (!ok) as usize;
         }
     }
-    assert!(detected > 15_000, "checksum or parse caught only {detected} corruptions");
+    assert!(
+        detected > 15_000,
+        "checksum or parse caught only {detected} corruptions"
+    );
 }
 
 #[test]
@@ -148,10 +162,11 @@ fn foreign_and_truncated_files_are_refused() {
     assert!(PackageMap::parse(b"\x7fELF\x02\x01\x01\0").is_err());
     assert!(PackageMap::parse(&good[..good.len() - 1]).is_err());
     let mut v2 = good.clone();
-    v2[8] = 2;
+    let next = format::FORMAT_VERSION + 1;
+    v2[8..12].copy_from_slice(&next.to_le_bytes());
     assert_eq!(
         PackageMap::parse(&v2).unwrap_err(),
-        pyusage_resolver::MapError::UnsupportedVersion(2)
+        pyusage_resolver::MapError::UnsupportedVersion(next)
     );
     let mut flipped = good.clone();
     let last = flipped.len() - 1;
@@ -182,7 +197,8 @@ fn lookup_semantics() {
     w.insert(b"/abcdef/", a).unwrap();
     w.insert(b"/abcdef/ghijklm/", b).unwrap();
     w.insert(b"/py/lib/", format::TARGET_STDLIB).unwrap();
-    w.insert(b"/py/lib/site-packages/", format::TARGET_NONE).unwrap();
+    w.insert(b"/py/lib/site-packages/", format::TARGET_NONE)
+        .unwrap();
     w.insert(b"/py/lib/site-packages/x/", a).unwrap();
     let bytes = w.finish().unwrap();
     let m = PackageMap::parse(&bytes).unwrap();
@@ -195,7 +211,11 @@ fn lookup_semantics() {
     assert_eq!(name(b"/s/pkg/sub/x.py"), "b", "longest directory wins");
     assert_eq!(name(b"/s/pkg/sub/special.py"), "a", "exact file wins");
     assert_eq!(name(b"/s/pkg/sub/special.pyc"), "b");
-    assert_eq!(name(b"/s/pkg"), "unmapped", "a directory key needs the slash");
+    assert_eq!(
+        name(b"/s/pkg"),
+        "unmapped",
+        "a directory key needs the slash"
+    );
     assert_eq!(name(b"/s/pkg/"), "a");
     assert_eq!(name(b"/s/pkgx/y.py"), "unmapped", "prefixes stop at /");
     assert_eq!(name(b"/s/six.py"), "b");
@@ -205,7 +225,11 @@ fn lookup_semantics() {
     assert_eq!(name(b"/abcdef/ghijklmn/x"), "a");
     assert_eq!(name(b"/s/six.pyc"), "unmapped");
     assert_eq!(name(b"/py/lib/os.py"), "stdlib");
-    assert_eq!(name(b"/py/lib/site-packages/y.py"), "unmapped", "barrier stops the search");
+    assert_eq!(
+        name(b"/py/lib/site-packages/y.py"),
+        "unmapped",
+        "barrier stops the search"
+    );
     assert_eq!(name(b"/py/lib/site-packages/x/y.py"), "a");
     // Deep paths: only the deepest MAX_DEPTH directories are considered.
     let mut deep = b"/s/pkg".to_vec();

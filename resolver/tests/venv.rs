@@ -22,13 +22,21 @@ fn venv_matches_importlib_metadata() {
     let Some(venv) = venv() else { return };
     let python = venv.join("bin/python");
     let report = build_with(&[], &[&python]);
-    assert!(report.warnings.is_empty(), "warnings: {:?}", report.warnings);
+    assert!(
+        report.warnings.is_empty(),
+        "warnings: {:?}",
+        report.warnings
+    );
     let map = PackageMap::parse(&report.map).unwrap();
     map.verify_checksum().unwrap();
     let env = venv.to_str().unwrap();
 
     // Every file importlib.metadata knows resolves to its distribution.
-    let out = Command::new(&python).arg("-c").arg(LIST_SCRIPT).output().unwrap();
+    let out = Command::new(&python)
+        .arg("-c")
+        .arg(LIST_SCRIPT)
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let dists: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let dists = dists.as_array().unwrap();
@@ -60,10 +68,10 @@ fn venv_matches_importlib_metadata() {
             }
             // importlib leaves `..` in paths outside site-packages.
             let f = std::fs::canonicalize(f).unwrap_or_else(|_| f.to_path_buf());
-            let f = f.to_str().unwrap().replace(
-                std::fs::canonicalize(&venv).unwrap().to_str().unwrap(),
-                env,
-            );
+            let f = f
+                .to_str()
+                .unwrap()
+                .replace(std::fs::canonicalize(&venv).unwrap().to_str().unwrap(), env);
             assert_eq!(resolve(&map, &f), want, "{f}");
             checked += 1;
         }
@@ -79,11 +87,15 @@ fn venv_matches_importlib_metadata() {
         ("PIL/Image.py", "pillow"),
         ("numpy.libs/whatever.so", "numpy"),
         ("six.py", "six"),
-        ("numpy/core/__pycache__/not_in_record.cpython-311.pyc", "numpy"),
+        (
+            "numpy/core/__pycache__/not_in_record.cpython-311.pyc",
+            "numpy",
+        ),
     ] {
         let got = resolve(&map, format!("{sp}/{path}"));
         assert!(
-            got.to_lowercase().starts_with(&format!("{} ", name.to_lowercase())),
+            got.to_lowercase()
+                .starts_with(&format!("{} ", name.to_lowercase())),
             "{path}: {got}"
         );
     }
@@ -93,11 +105,17 @@ fn venv_matches_importlib_metadata() {
     // Through the lib64 symlink.
     assert!(resolve(
         &map,
-        format!("{}/lib64/python3.11/site-packages/numpy/__init__.py", venv.display())
+        format!(
+            "{}/lib64/python3.11/site-packages/numpy/__init__.py",
+            venv.display()
+        )
     )
     .starts_with("numpy "));
     // Hand-written modules belong to nothing.
-    assert_eq!(resolve(&map, format!("{sp}/mymod_written_by_hand.py")), "unmapped");
+    assert_eq!(
+        resolve(&map, format!("{sp}/mymod_written_by_hand.py")),
+        "unmapped"
+    );
     assert_eq!(resolve(&map, "/nowhere/at/all.py"), "unmapped");
     // The editable install maps its source tree.
     let src = workspace().join("tests/fixtures/editable/src/pyusage_editable_demo/__init__.py");
@@ -112,9 +130,18 @@ fn venv_matches_importlib_metadata() {
     assert_eq!(resolve(&map, format!("{stdlib}/os.py")), "stdlib");
     assert_eq!(resolve(&map, format!("{stdlib}/json/decoder.py")), "stdlib");
     let dynload = &info.dynload[0];
-    assert_eq!(resolve(&map, format!("{dynload}/_json.cpython-311-x86_64-linux-gnu.so")), "stdlib");
+    assert_eq!(
+        resolve(
+            &map,
+            format!("{dynload}/_json.cpython-311-x86_64-linux-gnu.so")
+        ),
+        "stdlib"
+    );
     // ... but not the base interpreter's own site-packages.
-    assert_eq!(resolve(&map, format!("{stdlib}/site-packages/foo/__init__.py")), "unmapped");
+    assert_eq!(
+        resolve(&map, format!("{stdlib}/site-packages/foo/__init__.py")),
+        "unmapped"
+    );
 
     // The distribution table.
     let numpy = (0..map.dist_count())
@@ -122,7 +149,9 @@ fn venv_matches_importlib_metadata() {
         .find(|d| d.name == b"numpy")
         .unwrap();
     assert_eq!(numpy.installer, b"pip");
-    assert!(matches!(map.lookup(format!("{sp}/numpy/__init__.py").as_bytes()), Lookup::Dist(d) if d == numpy));
+    assert!(
+        matches!(map.lookup(format!("{sp}/numpy/__init__.py").as_bytes()), Lookup::Dist(d) if d == numpy)
+    );
 }
 
 #[test]
@@ -132,7 +161,10 @@ fn venv_as_root_with_label() {
     let map = PackageMap::parse(&report.map).unwrap();
     let sp = venv.join("lib/python3.11/site-packages");
     let got = resolve(&map, sp.join("yaml/__init__.py").to_str().unwrap());
-    assert!(got.starts_with("PyYAML ") && got.ends_with(" demo-env"), "{got}");
+    assert!(
+        got.starts_with("PyYAML ") && got.ends_with(" demo-env"),
+        "{got}"
+    );
     assert_eq!(map.root_count(), 1);
     assert_eq!(map.root(0).unwrap().label, b"demo-env");
 }

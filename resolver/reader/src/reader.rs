@@ -435,7 +435,10 @@ impl<'a> PackageMap<'a> {
         for (j, &b) in path.get(full..).unwrap_or(&[]).iter().enumerate() {
             if b == b'/' {
                 let end = full + j + 1;
-                record(format::key_tail(h, w & ((1u64 << (8 * (j + 1))) - 1), end), end);
+                record(
+                    format::key_tail(h, w & ((1u64 << (8 * (j + 1))) - 1), end),
+                    end,
+                );
             }
         }
         if path.last() != Some(&b'/') && !path.is_empty() {

@@ -180,7 +180,6 @@ impl Partition<'_, '_> {
                     self.conflict(&path, g.owner, g.other);
                 }
                 if !g.dir || g.split {
-                    self.out.files += 1;
                     self.keys.entry(path.clone()).or_insert(g.owner);
                 }
             }
@@ -234,16 +233,21 @@ pub(crate) fn compute(
     let mut outside: FastMap<&[u8], u32> = FastMap::default();
     for (id, f) in founds.iter().enumerate() {
         let id = id as u32;
-        for file in &f.files {
+        for file in f.files.iter() {
             if in_stdlib(file) {
                 continue;
             }
+            part.out.files += 1;
             match by_len.iter().find(|&&i| paths::is_below(file, &sites[i])) {
                 Some(&i) => {
-                    let cut = if sites[i] == b"/" { 1 } else { sites[i].len() + 1 };
+                    let cut = if sites[i] == b"/" {
+                        1
+                    } else {
+                        sites[i].len() + 1
+                    };
                     per_site[i].push((&file[cut..], id));
                 }
-                None => match outside.get(&file[..]) {
+                None => match outside.get(file) {
                     Some(&cur) if cur != id => part.conflict(file, cur, id),
                     Some(_) => {}
                     None => {
@@ -254,7 +258,6 @@ pub(crate) fn compute(
         }
     }
     for (file, id) in outside {
-        part.out.files += 1;
         part.keys.insert(file.to_vec(), id);
     }
     // 2. Each site directory, split where distributions share a directory.
@@ -265,7 +268,9 @@ pub(crate) fn compute(
         }
         part.run(&base, items);
     }
-    let Partition { mut keys, mut out, .. } = part;
+    let Partition {
+        mut keys, mut out, ..
+    } = part;
     let conflict = |out: &mut Keys, path: &[u8], kept: u32, other: u32| {
         out.conflict_count += 1;
         if out.conflicts.len() < MAX_CONFLICTS_KEPT {

@@ -40,7 +40,11 @@ fn short_channel(ch: &str) -> &str {
     let ch = ch.trim_end_matches('/');
     let ch = ch
         .strip_suffix("/noarch")
-        .or_else(|| ch.rsplit_once('/').filter(|(_, sub)| sub.contains('-')).map(|(c, _)| c))
+        .or_else(|| {
+            ch.rsplit_once('/')
+                .filter(|(_, sub)| sub.contains('-'))
+                .map(|(c, _)| c)
+        })
         .unwrap_or(ch);
     match ch.split_once("://") {
         Some((_, rest)) => rest.split_once('/').map_or(rest, |(_, path)| path),
@@ -51,7 +55,12 @@ fn short_channel(ch: &str) -> &str {
 /// Scans one conda-meta record of the env at `prefix`, labelled `env`.
 /// `dist_infos` receives the `*.dist-info` directories the package contains,
 /// which the site scan then skips (the conda record describes them).
-pub(crate) fn scan(json: &[u8], prefix: &[u8], env: &[u8], dist_infos: &mut HashSet<Vec<u8>>) -> Scanned {
+pub(crate) fn scan(
+    json: &[u8],
+    prefix: &[u8],
+    env: &[u8],
+    dist_infos: &mut HashSet<Vec<u8>>,
+) -> Scanned {
     let mut out = Scanned::default();
     let p = paths::path(json);
     let data = match fs::read(&p) {
@@ -92,7 +101,7 @@ pub(crate) fn scan(json: &[u8], prefix: &[u8], env: &[u8], dist_infos: &mut Hash
                 }
             }
         }
-        found.files.push(abs);
+        found.files.push(&abs);
     }
     out.found = Some(found);
     out
@@ -112,8 +121,14 @@ mod tests {
 
     #[test]
     fn channels() {
-        assert_eq!(short_channel("https://example.org/conda-forge/linux-64"), "conda-forge");
-        assert_eq!(short_channel("https://example.org/conda-forge/noarch/"), "conda-forge");
+        assert_eq!(
+            short_channel("https://example.org/conda-forge/linux-64"),
+            "conda-forge"
+        );
+        assert_eq!(
+            short_channel("https://example.org/conda-forge/noarch/"),
+            "conda-forge"
+        );
         assert_eq!(short_channel("pkgs/main"), "pkgs/main");
         assert_eq!(short_channel("conda-forge"), "conda-forge");
         assert_eq!(short_channel(""), "");

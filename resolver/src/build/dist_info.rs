@@ -21,13 +21,19 @@ pub(crate) fn scan(meta: &[u8], site: &Site, dpkg: &DpkgIndex) -> Scanned {
     match fs::File::open(&md).and_then(text::read_headers) {
         Ok(nv) => {
             if nv.name.is_none() || nv.version.is_none() {
-                out.warn(&md, "malformed METADATA: no Name or Version header; using the directory name");
+                out.warn(
+                    &md,
+                    "malformed METADATA: no Name or Version header; using the directory name",
+                );
             }
             found.fields.name = nv.name.unwrap_or(fname);
             found.fields.version = nv.version.unwrap_or(fversion);
         }
         Err(e) => {
-            out.warn(&md, format!("cannot read METADATA ({e}); using the directory name"));
+            out.warn(
+                &md,
+                format!("cannot read METADATA ({e}); using the directory name"),
+            );
             found.fields.name = fname;
             found.fields.version = fversion;
         }
@@ -39,18 +45,29 @@ pub(crate) fn scan(meta: &[u8], site: &Site, dpkg: &DpkgIndex) -> Scanned {
     found.fields.installer = read_installer(&dir);
 
     let record = dir.join("RECORD");
+    // Without a RECORD, look for direct_url.json anyway; with one, only if listed.
+    let mut has_direct_url = true;
     match fs::read(&record) {
         Ok(data) => {
             let mut bad = 0usize;
+            has_direct_url = false;
             for line in data.split(|&b| b == b'\n') {
                 match text::record_path(line) {
-                    Some(p) => found.files.push(paths::join(&site.dir, &p)),
+                    Some(p) => {
+                        if p.ends_with(b".dist-info/direct_url.json") {
+                            has_direct_url = true;
+                        }
+                        found.files.push_join(&site.dir, &p)
+                    }
                     None if text::trim(line).is_empty() => {}
                     None => bad += 1,
                 }
             }
             if bad > 0 {
-                out.warn(&record, format!("malformed RECORD: {bad} unreadable line(s) skipped"));
+                out.warn(
+                    &record,
+                    format!("malformed RECORD: {bad} unreadable line(s) skipped"),
+                );
             }
         }
         Err(e) if e.kind() == ErrorKind::NotFound => {
@@ -64,7 +81,11 @@ pub(crate) fn scan(meta: &[u8], site: &Site, dpkg: &DpkgIndex) -> Scanned {
     // The metadata directory itself always belongs to the distribution.
     found.dirs.push(meta.to_vec());
 
-    if let Ok(data) = fs::read(dir.join("direct_url.json")) {
+    let direct_url = match has_direct_url {
+        true => fs::read(dir.join("direct_url.json")),
+        false => Err(ErrorKind::NotFound.into()),
+    };
+    if let Ok(data) = direct_url {
         match serde_json::from_slice::<DirectUrl>(&data) {
             Ok(du) => {
                 if du.dir_info.is_some_and(|d| d.editable) {
@@ -74,7 +95,10 @@ pub(crate) fn scan(meta: &[u8], site: &Site, dpkg: &DpkgIndex) -> Scanned {
                     }
                 }
             }
-            Err(e) => out.warn(dir.join("direct_url.json"), format!("malformed direct_url.json ({e})")),
+            Err(e) => out.warn(
+                dir.join("direct_url.json"),
+                format!("malformed direct_url.json ({e})"),
+            ),
         }
     }
     out.found = Some(found);
@@ -82,9 +106,18 @@ pub(crate) fn scan(meta: &[u8], site: &Site, dpkg: &DpkgIndex) -> Scanned {
 }
 
 /// Without `RECORD`: dpkg's list, else `top_level.txt`, else a guess from the name.
-pub(crate) fn no_record(meta: &[u8], site: &Site, dpkg: &DpkgIndex, found: &mut Found, out: &mut Scanned) {
+pub(crate) fn no_record(
+    meta: &[u8],
+    site: &Site,
+    dpkg: &DpkgIndex,
+    found: &mut Found,
+    out: &mut Scanned,
+) {
     if let Some((pkg, files)) = dpkg.files_of(meta) {
-        found.files = files;
+        found.files.clear();
+        for f in &files {
+            found.files.push(f);
+        }
         found.fields.installer = format!("dpkg:{pkg}").into_bytes();
         return;
     }
@@ -94,7 +127,10 @@ pub(crate) fn no_record(meta: &[u8], site: &Site, dpkg: &DpkgIndex, found: &mut 
         Err(_) => vec![toplevel::guess_from_name(&found.fields.name)],
     };
     if toplevel::claim(site, &names, found) == 0 {
-        out.warn(&dir, "no RECORD, no dpkg list and no top-level module found; only the metadata is mapped");
+        out.warn(
+            &dir,
+            "no RECORD, no dpkg list and no top-level module found; only the metadata is mapped",
+        );
     }
 }
 
@@ -152,6 +188,9 @@ mod tests {
             split_meta_name(b"foo-1.0-py3.11.egg", b".egg"),
             (b"foo".to_vec(), b"1.0".to_vec())
         );
-        assert_eq!(split_meta_name(b"odd.dist-info", b".dist-info"), (b"odd".to_vec(), vec![]));
+        assert_eq!(
+            split_meta_name(b"odd.dist-info", b".dist-info"),
+            (b"odd".to_vec(), vec![])
+        );
     }
 }

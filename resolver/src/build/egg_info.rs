@@ -22,7 +22,10 @@ fn read_pkg_info(p: &std::path::Path, found: &mut Found, out: &mut Scanned) {
     match fs::File::open(p).and_then(text::read_headers) {
         Ok(nv) => {
             if nv.name.is_none() || nv.version.is_none() {
-                out.warn(p, "malformed PKG-INFO: no Name or Version header; using the file name");
+                out.warn(
+                    p,
+                    "malformed PKG-INFO: no Name or Version header; using the file name",
+                );
             }
             if let Some(n) = nv.name {
                 found.fields.name = n;
@@ -31,7 +34,10 @@ fn read_pkg_info(p: &std::path::Path, found: &mut Found, out: &mut Scanned) {
                 found.fields.version = v;
             }
         }
-        Err(e) => out.warn(p, format!("cannot read PKG-INFO ({e}); using the file name")),
+        Err(e) => out.warn(
+            p,
+            format!("cannot read PKG-INFO ({e}); using the file name"),
+        ),
     }
 }
 
@@ -45,7 +51,9 @@ pub(crate) fn scan_egg_info(meta: &[u8], site: &Site, dpkg: &DpkgIndex) -> Scann
         found.dirs.push(meta.to_vec());
         if let Ok(data) = fs::read(p.join("installed-files.txt")) {
             // Paths relative to the egg-info directory.
-            found.files = text::lines(&data).map(|l| paths::join(meta, l)).collect();
+            for l in text::lines(&data) {
+                found.files.push_join(meta, l);
+            }
         } else if dpkg.files_of(meta).is_some() || p.join("top_level.txt").exists() {
             no_record(meta, site, dpkg, &mut found, &mut out);
         } else if let Ok(data) = fs::read(p.join("SOURCES.txt")) {
@@ -56,7 +64,11 @@ pub(crate) fn scan_egg_info(meta: &[u8], site: &Site, dpkg: &DpkgIndex) -> Scann
                     let stem = first.strip_suffix(b".py").unwrap_or(first);
                     Some(stem.to_vec())
                 })
-                .filter(|n| site.listing.iter().any(|e| e == n || e.starts_with(&[&n[..], b"."].concat())))
+                .filter(|n| {
+                    site.listing
+                        .iter()
+                        .any(|e| e == n || e.starts_with(&[&n[..], b"."].concat()))
+                })
                 .collect();
             names.sort();
             names.dedup();
@@ -67,9 +79,12 @@ pub(crate) fn scan_egg_info(meta: &[u8], site: &Site, dpkg: &DpkgIndex) -> Scann
     } else {
         // A single PKG-INFO file named `*.egg-info` (distutils, Debian).
         read_pkg_info(&p, &mut found, &mut out);
-        found.files.push(meta.to_vec());
+        found.files.push(meta);
         if let Some((pkg, files)) = dpkg.files_of(meta) {
-            found.files = files;
+            found.files.clear();
+            for f in &files {
+                found.files.push(f);
+            }
             found.fields.installer = format!("dpkg:{pkg}").into_bytes();
         } else {
             let guess = toplevel::guess_from_name(&found.fields.name);
@@ -96,7 +111,7 @@ pub(crate) fn scan_egg(meta: &[u8], site: &Site) -> Scanned {
         }
     } else {
         // Python sees modules of a zip egg as `/site/foo.egg/foo/__init__.py`.
-        found.files.push(meta.to_vec());
+        found.files.push(meta);
     }
     found.dirs.push(meta.to_vec());
     if found.fields.name.is_empty() {

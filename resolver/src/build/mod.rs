@@ -236,7 +236,7 @@ pub fn build(opts: &BuildOptions, progress: &dyn Progress) -> Result<BuildReport
                     if weak(&existing.fields.installer) && !weak(&f.fields.installer) {
                         existing.fields = f.fields;
                     }
-                    existing.files.extend(f.files);
+                    existing.files.extend(&f.files);
                     existing.dirs.extend(f.dirs);
                 }
                 None => {
@@ -304,10 +304,9 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let name = path.file_name().map_or_else(
-        || std::ffi::OsString::from("map"),
-        |n| n.to_os_string(),
-    );
+    let name = path
+        .file_name()
+        .map_or_else(|| std::ffi::OsString::from("map"), |n| n.to_os_string());
     let mut tmp_name = std::ffi::OsString::from(".");
     tmp_name.push(&name);
     tmp_name.push(format!(".tmp.{}", std::process::id()));

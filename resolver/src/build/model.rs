@@ -31,12 +31,61 @@ pub(crate) struct Site {
     pub listing: Vec<Vec<u8>>,
 }
 
+/// Absolute, normalised paths packed in one buffer (one allocation for
+/// hundreds of thousands of RECORD lines instead of one each).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PathList {
+    buf: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl PathList {
+    pub fn push(&mut self, p: &[u8]) {
+        self.buf.extend_from_slice(p);
+        self.ends.push(self.buf.len());
+    }
+
+    /// Pushes `base/rel`, normalised (`rel` may be absolute or hold `..`).
+    pub fn push_join(&mut self, base: &[u8], rel: &[u8]) {
+        if super::paths::is_plain_relative(rel) {
+            self.buf.extend_from_slice(base);
+            if base != b"/" {
+                self.buf.push(b'/');
+            }
+            self.buf.extend_from_slice(rel);
+            self.ends.push(self.buf.len());
+        } else {
+            self.push(&super::paths::join(base, rel));
+        }
+    }
+
+    pub fn extend(&mut self, other: &PathList) {
+        for p in other.iter() {
+            self.push(p);
+        }
+    }
+
+    pub fn clear(&mut self) {
+        self.buf.clear();
+        self.ends.clear();
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        let mut start = 0;
+        self.ends.iter().map(move |&e| {
+            let s = &self.buf[start..e];
+            start = e;
+            s
+        })
+    }
+}
+
 /// One distribution found by a scanner.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Found {
     pub fields: DistFields,
     /// Absolute, normalised paths of its files.
-    pub files: Vec<Vec<u8>>,
+    pub files: PathList,
     /// Whole directories it owns (eggs, editable source trees, top-level
     /// packages of distributions without a file list).
     pub dirs: Vec<Vec<u8>>,

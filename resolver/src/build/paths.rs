@@ -50,6 +50,16 @@ pub(crate) fn join(base: &[u8], rel: &[u8]) -> Vec<u8> {
     normalize(&v)
 }
 
+/// Whether joining `rel` onto a normalised directory needs no normalising:
+/// relative, no empty, `.` or `..` components.
+pub(crate) fn is_plain_relative(rel: &[u8]) -> bool {
+    !rel.is_empty()
+        && rel[0] != b'/'
+        && rel
+            .split(|&b| b == b'/')
+            .all(|c| !c.is_empty() && c != b"." && c != b"..")
+}
+
 /// The parent directory of a normalised path (`/a/b` -> `/a`, `/a` -> ``).
 pub(crate) fn parent(p: &[u8]) -> Option<&[u8]> {
     let cut = p.iter().rposition(|&b| b == b'/')?;

@@ -25,7 +25,10 @@ mod tests {
 
     #[test]
     fn pth_lines() {
-        let d = dirs(b"/s", b"# comment\nimport foo; foo.x()\n/abs/dir\nrel/dir\n\n");
+        let d = dirs(
+            b"/s",
+            b"# comment\nimport foo; foo.x()\n/abs/dir\nrel/dir\n\n",
+        );
         assert_eq!(d, vec![b"/abs/dir".to_vec(), b"/s/rel/dir".to_vec()]);
     }
 }

@@ -56,7 +56,10 @@ fn header_value<'a>(line: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
 
 /// Strips ASCII whitespace (including `\r`) at both ends.
 pub(crate) fn trim(b: &[u8]) -> &[u8] {
-    let start = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
+    let start = b
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(b.len());
     let end = b
         .iter()
         .rposition(|c| !c.is_ascii_whitespace())

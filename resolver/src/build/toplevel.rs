@@ -30,7 +30,7 @@ pub(crate) fn claim(site: &Site, names: &[Vec<u8>], found: &mut Found) -> usize 
                 && !entry.ends_with(b"-info")
                 && !entry.ends_with(b".pth")
             {
-                found.files.push(full);
+                found.files.push(&full);
                 n += 1;
             }
         }

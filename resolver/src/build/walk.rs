@@ -161,7 +161,11 @@ pub(crate) fn prefix_of_site(site: &[u8]) -> Option<Vec<u8>> {
         return None;
     }
     let prefix = paths::parent(lib)?;
-    Some(if prefix.is_empty() { b"/".to_vec() } else { prefix.to_vec() })
+    Some(if prefix.is_empty() {
+        b"/".to_vec()
+    } else {
+        prefix.to_vec()
+    })
 }
 
 fn list_dir(dir: &[u8]) -> Vec<Vec<u8>> {
@@ -215,7 +219,10 @@ pub(crate) fn plan(opts: &BuildOptions) -> Plan {
         match interp::query(&py.path) {
             Ok(info) => {
                 let prefix = paths::normalize(info.prefix.as_bytes());
-                let env = py.label.clone().map_or_else(|| prefix.clone(), String::into_bytes);
+                let env = py
+                    .label
+                    .clone()
+                    .map_or_else(|| prefix.clone(), String::into_bytes);
                 plan.prefix_aliases(&prefix);
                 plan.prefix_aliases(&paths::normalize(info.base_prefix.as_bytes()));
                 for s in &info.sites {
@@ -345,7 +352,10 @@ mod tests {
             prefix_of_site(b"/usr/lib/python3/dist-packages"),
             Some(b"/usr".to_vec())
         );
-        assert_eq!(prefix_of_site(b"/lib/python3/dist-packages"), Some(b"/".to_vec()));
+        assert_eq!(
+            prefix_of_site(b"/lib/python3/dist-packages"),
+            Some(b"/".to_vec())
+        );
         assert_eq!(prefix_of_site(b"/opt/site-packages"), None);
     }
 

@@ -8,7 +8,10 @@ use pyusage_resolver::build::{self, BuildOptions, BuildReport, RootSpec};
 use pyusage_resolver::{Lookup, PackageMap};
 
 pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// The shared test venv (built by `tests/fixtures/venv.sh`), or `None` with
