@@ -29,7 +29,7 @@ mod tracer;
 
 pub use record::{passwd_name, validate, Expect, Record};
 pub use run::{Outcome, Prog, Running, TEST_USER};
-pub use time::rfc3339_now;
+pub use time::{format_unix, rfc3339_now};
 pub use tracer::{dump, Tracer};
 
 use std::path::PathBuf;

@@ -11,7 +11,8 @@ pub fn rfc3339_now() -> String {
     format_unix(d.as_secs() as i64, d.subsec_micros())
 }
 
-pub(crate) fn format_unix(secs: i64, micros: u32) -> String {
+/// Seconds and microseconds since the Unix epoch, in the record's format.
+pub fn format_unix(secs: i64, micros: u32) -> String {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
@@ -35,19 +36,4 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
     let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::format_unix;
-
-    #[test]
-    fn known_instants() {
-        assert_eq!(format_unix(0, 0), "1970-01-01T00:00:00.000000Z");
-        assert_eq!(
-            format_unix(1_795_674_600, 123_456),
-            "2026-11-26T06:30:00.123456Z"
-        );
-        assert_eq!(format_unix(951_782_400, 1), "2000-02-29T00:00:00.000001Z");
-    }
 }

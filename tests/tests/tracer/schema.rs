@@ -2,7 +2,7 @@
 //! `docs/record.md`, accepts the records that document describes and rejects
 //! what it rules out. Needs no build of the tracer.
 
-use pyusage_tests::{artifacts::repo_root, validate};
+use pyusage_tests::{artifacts::repo_root, format_unix, validate};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
@@ -222,4 +222,20 @@ fn schema_fields_match_record_md() {
         schema["$schema"],
         json!("https://json-schema.org/draft/2020-12/schema")
     );
+}
+
+#[test]
+fn harness_formats_times_like_records() {
+    assert_eq!(format_unix(0, 0), "1970-01-01T00:00:00.000000Z");
+    assert_eq!(
+        format_unix(1_795_674_600, 123_456),
+        "2026-11-26T06:30:00.123456Z"
+    );
+    assert_eq!(format_unix(951_782_400, 1), "2000-02-29T00:00:00.000001Z");
+    validate(&with(
+        example(),
+        "/start",
+        format_unix(1_795_674_600, 5).into(),
+    ))
+    .unwrap();
 }

@@ -1,0 +1,19 @@
+//! pyusage's integration tests, in one test binary (each binary of a
+//! release build is linked with LTO, so one binary keeps `make test` short).
+//!
+//! - `interpreters`: every interpreter on the machine, flags, old versions,
+//!   debug allocators, non-Python programs.
+//! - `exits`: every way a process ends; fork, exec, multiprocessing,
+//!   subprocess, signals and `pyusage sweep`.
+//! - `context`: Slurm, opt-out, config keys, `pyusage run`, native library
+//!   kinds, `$ORIGIN` RUNPATH, embedded interpreters.
+//! - `packages`: the shared virtualenv resolved through a package map.
+//! - `schema`: `docs/record.schema.json` against `docs/record.md`.
+//!
+//! Run one part with `cargo test -p pyusage-tests --test tracer exits::`.
+
+mod context;
+mod exits;
+mod interpreters;
+mod packages;
+mod schema;
