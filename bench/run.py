@@ -161,29 +161,40 @@ class Row:
 
 
 def rows(quick):
+    # Many small blocks: the median of many adjacent pairs shrugs off the
+    # bursts of other work on a shared machine better than a few long blocks.
     q = (lambda full, fast: fast if quick else full)
     pass_argv = [PY, "-c", "pass"]
     return [
-        Row("true", "`/bin/true`, 2,000 runs x%d (blocks of 100)" % q(3, 1), ["/bin/true"],
-            100, q(60, 20), ["none", "noop", "pyusage"],
+        Row("true", "`/bin/true`, 2,000 runs x%d (blocks of 20)" % q(3, 1), ["/bin/true"],
+            20, q(300, 100), ["none", "noop", "pyusage"],
             [("pyusage", "none", 1.05), ("pyusage", "noop", 1.00), ("noop", "none", None)], 0),
-        Row("pass", "`python -c pass`, 200 runs x%d (blocks of 20)" % q(3, 1), pass_argv,
-            20, q(30, 10), ["none", "pyusage", "paper", "alcf"],
+        Row("pass", "`python -c pass`, 200 runs x%d (blocks of 5)" % q(3, 1), pass_argv,
+            5, q(120, 40), ["none", "pyusage", "paper", "alcf"],
             [("pyusage", "none", 1.05), ("pyusage", "paper", 0.5), ("pyusage", "alcf", 0.4),
              ("paper", "none", None), ("alcf", "none", None)], 1),
         Row("numpy", "`import numpy, scipy.optimize, pandas`, %d runs (blocks of 1)" % q(20, 6),
             [PY, "-c", "import numpy, scipy.optimize, pandas"],
             1, q(20, 6), ["none", "pyusage"], [("pyusage", "none", 1.02)], 1),
-        Row("pool", "multiprocessing `Pool(8)` (fork), 2,000 small tasks, %d runs (blocks of 3)"
+        Row("pool", "multiprocessing `Pool(8)` (fork), 2,000 small tasks, %d runs (blocks of 1)"
             % q(60, 15), [PY, os.path.join(WORK, "pool_fork.py"), "2000"],
-            3, q(20, 5), ["none", "pyusage"], [("pyusage", "none", 1.05)]),
-        Row("subprocess", "200 `subprocess.run([\"true\"])` from Python, %d runs (blocks of 2)"
+            1, q(60, 15), ["none", "pyusage"], [("pyusage", "none", 1.05)]),
+        Row("subprocess", "200 `subprocess.run([\"true\"])` from Python, %d runs (blocks of 1)"
             % q(40, 10), [PY, os.path.join(WORK, "subprocess_true.py"), "200"],
-            2, q(20, 5), ["none", "pyusage"], [("pyusage", "none", 1.05)], 1),
-        Row("threads", "16 threads importing 300 modules concurrently, %d runs (blocks of 3)"
+            1, q(40, 10), ["none", "pyusage"], [("pyusage", "none", 1.05)], 1),
+        Row("threads", "16 threads importing 300 modules concurrently, %d runs (blocks of 1)"
             % q(60, 15), [PY, os.path.join(WORK, "threaded_imports.py"), MODS, "16"],
-            3, q(20, 5), ["none", "pyusage"], [("pyusage", "none", 1.05)], 1),
+            1, q(60, 15), ["none", "pyusage"], [("pyusage", "none", 1.05)], 1),
     ]
+
+
+def median_ci(sorted_values):
+    """About 95% confidence interval of the median (order statistics, no model)."""
+    n = len(sorted_values)
+    half = 0.98 * n ** 0.5  # 1.96 * sqrt(n) / 2
+    lo = max(0, int(n / 2 - half))
+    hi = min(n - 1, int(n / 2 + half + 0.999))
+    return sorted_values[lo], sorted_values[hi]
 
 
 def run_row(row, state):
@@ -232,11 +243,11 @@ def run_row(row, state):
     for a, b, goal in row.compare:
         ratios = sorted(x / y for x, y in zip(times[a], times[b]))
         cpu_ratios = sorted(x / y for x, y in zip(cpu[a], cpu[b]) if y > 0)
-        q1, _, q3 = statistics.quantiles(ratios, n=4) if len(ratios) >= 2 else (ratios[0],) * 3
+        lo, hi = median_ci(ratios)
         out["comparisons"].append({
             "setup": a, "baseline": b, "goal": goal,
             "median": statistics.median(ratios), "min": ratios[0], "max": ratios[-1],
-            "q1": q1, "q3": q3,
+            "ci_low": lo, "ci_high": hi, "pairs": len(ratios),
             "cpu_median": statistics.median(cpu_ratios) if cpu_ratios else None,
         })
     if "pyusage" in row.setups:
@@ -452,8 +463,8 @@ def verdict(c):
         return "(reference)"
     if c["median"] <= c["goal"]:
         return "yes"
-    if c["q1"] <= c["goal"]:
-        return "NO (within noise: q1 %.3f)" % c["q1"]
+    if c["ci_low"] <= c["goal"]:
+        return "NO, within noise"
     return "**NO**"
 
 
@@ -466,18 +477,20 @@ def render(results, state, extras, cg):
         state["host_desc"], state["nproc"], state["cpu"], state["pyver"], state["commit"],
         state["map_desc"]))
     add("")
-    add("Load average (1 min) at start %s, at end %s: ratios are only as steady as the machine."
-        % (state.get("load_start", "?"), state.get("load_end", "?")))
+    add("Load average (1 min) at start %s, at end %s; runs at %s. Ratios are only as steady "
+        "as the machine." % (state.get("load_start", "?"), state.get("load_end", "?"),
+                             state.get("nice", "?")))
     if not state["lib_built"]:
         add("")
         add("**libpyusage.so was not built: tracer rows are missing.**")
     add("")
-    add("| workload | setup | compared with | ratio (median) | min | max | CPU-time ratio | goal | goal met? |")
-    add("|---|---|---|---|---|---|---|---|---|")
+    add("| workload | setup | compared with | ratio (median) | 95% CI of median | min | max | CPU-time ratio | goal | goal met? |")
+    add("|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         for c in r["comparisons"]:
-            add("| %s | %s | %s | %.3f | %.3f | %.3f | %s | %s | %s |" % (
-                r["title"], NAMES[c["setup"]], NAMES[c["baseline"]], c["median"], c["min"],
+            add("| %s | %s | %s | %.3f | %.3f-%.3f | %.3f | %.3f | %s | %s | %s |" % (
+                r["title"], NAMES[c["setup"]], NAMES[c["baseline"]], c["median"], c["ci_low"],
+                c["ci_high"], c["min"],
                 c["max"], "%.3f" % c["cpu_median"] if c["cpu_median"] else "-",
                 "<= %.2f" % c["goal"] if c["goal"] is not None else "-", verdict(c)))
     add("")
@@ -581,15 +594,27 @@ def main():
     ap.add_argument("--quick", action="store_true", help="fewer rounds (a smoke test)")
     ap.add_argument("--only", default="", help="comma-separated row keys")
     ap.add_argument("--no-callgrind", action="store_true")
+    ap.add_argument("--no-nice", action="store_true", help="do not raise the priority as root")
     ap.add_argument("--map", default="", help="the package map to use, if built")
     ap.add_argument("--map-desc", default="none")
     args = ap.parse_args()
 
     os.makedirs(OUT, exist_ok=True)
+    # On a shared machine, other work disturbs the ratios less when the
+    # benchmark (and so every run it starts) has a higher CPU weight. Every
+    # setup gets the same priority, so the comparison stays fair.
+    state_nice = "default priority"
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and not args.no_nice:
+        try:
+            os.nice(-15)
+            state_nice = "nice -15 (root)"
+        except OSError:
+            pass
     for d in (SPOOL, RUNTIME, ALCF_DIR):
         empty_dir(d)
     state = {
         "map": bool(args.map),
+        "nice": state_nice,
         "map_desc": args.map_desc,
         "lib_built": os.path.exists(LIB),
         "when": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
@@ -641,8 +666,9 @@ def main():
                             "mean_ms": {}, "rss_kib": {}})
         r = results[-1]
         for c in r["comparisons"]:
-            log("bench:   %s / %s = %.3f [%.3f, %.3f] %s" % (
-                c["setup"], c["baseline"], c["median"], c["min"], c["max"], verdict(c)))
+            log("bench:   %s / %s = %.3f (CI %.3f-%.3f, min %.3f, max %.3f) %s" % (
+                c["setup"], c["baseline"], c["median"], c["ci_low"], c["ci_high"], c["min"],
+                c["max"], verdict(c)))
     state["syslog_bytes"] = len(sink.last)
     state["load_end"] = "%.2f" % os.getloadavg()[0]
     extras = {}

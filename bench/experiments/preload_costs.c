@@ -15,6 +15,10 @@
  *                 error path: dl_iterate_phdr and a GNU-hash lookup of
  *                 PySys_AddAuditHook in each loaded object's own symbol table
  *                 (no allocation, no error state, no locks beyond the loader's)
+ *   -DAUDIT_NOOP  in CPython, register an audit hook that does nothing: what
+ *                 any PEP 578 tracer pays before doing any work, because
+ *                 CPython builds every event's arguments once a hook exists
+ *                 (for `marshal.loads` that is a copy of every .pyc read)
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -99,7 +103,25 @@ static int visit(struct dl_phdr_info *info, size_t size, void *data) {
 }
 #endif
 
+#ifdef AUDIT_NOOP
+static int noop_hook(const char *event, void *args, void *data) {
+    (void)event;
+    (void)args;
+    (void)data;
+    return 0;
+}
+#endif
+
 __attribute__((constructor)) static void preload_costs_init(void) {
+#ifdef AUDIT_NOOP
+    void *main_handle = dlopen(NULL, RTLD_NOLOAD | RTLD_NOW);
+    void *add = main_handle ? dlsym(main_handle, "PySys_AddAuditHook") : NULL;
+    if (add) {
+        ((int (*)(int (*)(const char *, void *, void *), void *))add)(noop_hook, NULL);
+        preload_costs_python_seen = 1;
+    }
+    dlerror();
+#endif
 #ifdef DLSYM_CHECK
     void *self = dlopen(NULL, RTLD_NOLOAD | RTLD_NOW);
     if (self) {

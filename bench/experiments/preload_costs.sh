@@ -11,7 +11,8 @@ out=build/bench/exp
 mkdir -p "$out"
 rounds=${1:-40}
 variants=("noop:" "imports:-DIMPORTS" "dlsym:-DDLSYM_CHECK" "phdr:-DPHDR_CHECK"
-          "imports_dlsym:-DIMPORTS -DDLSYM_CHECK" "imports_phdr:-DIMPORTS -DPHDR_CHECK")
+          "imports_dlsym:-DIMPORTS -DDLSYM_CHECK" "imports_phdr:-DIMPORTS -DPHDR_CHECK"
+          "audit_noop:-DAUDIT_NOOP")
 names=()
 for v in "${variants[@]}"; do
   n=${v%%:*}
@@ -30,6 +31,21 @@ for n in "${names[@]}"; do
   ir=$(grep -E '^(summary|totals):' "$out/cg.$n" | head -1 | awk '{print $2}')
   printf '  %-14s %8d  %+7d vs none\n' "$n" "$ir" $((ir - base))
 done
+
+echo "instructions for python -c 'import numpy' (callgrind; audit_noop = any audit hook's floor):"
+py=$root/build/venv/bin/python
+for n in none noop audit_noop pyusage; do
+  [ "$n" = pyusage ] && [ ! -f "$out/libpyusage.so" ] && continue
+  pre=()
+  [ "$n" != none ] && pre=(env "LD_PRELOAD=$root/$out/lib$n.so")
+  [ "$n" = pyusage ] && [ -f build/bench/pyusage.toml ] && pre+=("PYUSAGE_CONFIG=$root/build/bench/pyusage.toml")
+  PYTHONHASHSEED=0 OPENBLAS_NUM_THREADS=1 "${pre[@]}" valgrind --tool=callgrind \
+    --callgrind-out-file="$out/cgpy.$n" "$py" -c "import numpy" 2>/dev/null
+  ir=$(grep -E '^(summary|totals):' "$out/cgpy.$n" | head -1 | awk '{print $2}')
+  [ "$n" = none ] && pybase=$ir
+  printf '  %-14s %10d  %+9d vs none\n' "$n" "$ir" $((ir - pybase))
+done
+rm -rf /dev/shm/pyusage-bench-exp
 
 echo "wall time for /bin/true, blocks of 100 runs, $rounds rounds (ratio to none: median [min, max]):"
 "$root/build/venv/bin/python" - "$rounds" "${names[@]}" <<'PY'
