@@ -16,6 +16,17 @@ pub type PyObject = c_void;
 /// `Py_AuditHookFunction`.
 pub type AuditHook = unsafe extern "C" fn(*const c_char, *mut PyObject, *mut c_void) -> c_int;
 
+/// `PyMemAllocatorEx`: a context and four functions.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct MemAllocator {
+    ctx: *mut c_void,
+    malloc: *mut c_void,
+    calloc: *mut c_void,
+    realloc: *mut c_void,
+    free: *mut c_void,
+}
+
 /// CPython's functions, resolved once in the constructor.
 #[derive(Clone, Copy)]
 pub struct Api {
@@ -29,6 +40,9 @@ pub struct Api {
     pub as_utf8: Option<unsafe extern "C" fn(*mut PyObject, *mut isize) -> *const c_char>,
     pub err_clear: Option<unsafe extern "C" fn()>,
     pub sys_get_object: Option<unsafe extern "C" fn(*const c_char) -> *mut PyObject>,
+    pub mem_get_allocator: Option<unsafe extern "C" fn(c_int, *mut MemAllocator)>,
+    pub mem_set_allocator: Option<unsafe extern "C" fn(c_int, *mut MemAllocator)>,
+    pub mem_setup_debug_hooks: Option<unsafe extern "C" fn()>,
     /// `&PyUnicode_Type`.
     pub unicode_type: *mut PyObject,
     /// A `--with-pydebug` build (its default allocator is the debug one).
@@ -78,6 +92,9 @@ pub fn resolve() -> Api {
         as_utf8: func!(c"PyUnicode_AsUTF8AndSize"),
         err_clear: func!(c"PyErr_Clear"),
         sys_get_object: func!(c"PySys_GetObject"),
+        mem_get_allocator: func!(c"PyMem_GetAllocator"),
+        mem_set_allocator: func!(c"PyMem_SetAllocator"),
+        mem_setup_debug_hooks: func!(c"PyMem_SetupDebugHooks"),
         unicode_type: symbol(c"PyUnicode_Type"),
         debug_build: !symbol(c"_Py_NegativeRefcount").is_null(),
         pypy: !symbol(c"pypy_setup_home").is_null(),
@@ -96,6 +113,54 @@ impl Api {
             && self.err_clear.is_some()
             && !self.unicode_type.is_null()
             && !self.pypy
+    }
+
+    /// Registers `hook` before `Py_Initialize` in a process that will run
+    /// with CPython's debug allocator.
+    ///
+    /// `PySys_AddAuditHook` allocates its list entry with the raw allocator in
+    /// force (plain `malloc` before initialisation), and finalisation frees it
+    /// with the raw allocator in force then: the debug one, which checks the
+    /// header it expects before every block and aborts the process when it is
+    /// missing. So the entry is allocated through CPython's own debug hooks,
+    /// installed for this one call and removed again at once; the debug
+    /// allocator CPython installs during initialisation wraps the same
+    /// `malloc`, and frees the entry cleanly. Only for processes certain to
+    /// use the debug allocator: anyone else would `free` a pointer into the
+    /// middle of a block.
+    ///
+    /// # Safety
+    /// Before `Py_Initialize`, with no other thread in CPython.
+    pub unsafe fn add_audit_hook_debug_allocated(&self, hook: AuditHook) -> bool {
+        let (Some(add), Some(get), Some(set), Some(setup)) = (
+            self.add_audit_hook,
+            self.mem_get_allocator,
+            self.mem_set_allocator,
+            self.mem_setup_debug_hooks,
+        ) else {
+            return false;
+        };
+        let empty = MemAllocator {
+            ctx: core::ptr::null_mut(),
+            malloc: core::ptr::null_mut(),
+            calloc: core::ptr::null_mut(),
+            realloc: core::ptr::null_mut(),
+            free: core::ptr::null_mut(),
+        };
+        let mut saved = [empty; 3];
+        // SAFETY: the caller's contract; domains 0..3 are RAW, MEM and OBJ, and
+        // these are CPython's documented pre-initialisation allocator calls.
+        unsafe {
+            for (domain, slot) in saved.iter_mut().enumerate() {
+                get(domain as c_int, slot);
+            }
+            setup();
+            let added = add(hook, core::ptr::null_mut()) == 0;
+            for (domain, slot) in saved.iter_mut().enumerate() {
+                set(domain as c_int, slot);
+            }
+            added
+        }
     }
 
     /// Item `i` of `tuple` as UTF-8 bytes if it is exactly a `str`.

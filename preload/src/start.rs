@@ -27,18 +27,52 @@ fn args(argc: c_int, argv: *const *const c_char) -> impl Iterator<Item = &'stati
     (0..n).map(move |i| sys::cstr(unsafe { *argv.add(i) }))
 }
 
-/// A process that reports debug allocators would free the hook entry we
-/// allocate before `Py_Initialize` with the wrong allocator and abort; such
-/// processes are traced without the audit hook.
-fn debug_allocator(api: &cpython::Api, env: &Env, ignore_env: bool, dev_mode: bool) -> bool {
-    if api.debug_build || dev_mode {
-        return true;
+/// How the audit hook can be registered in this process.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum HookPlan {
+    /// The raw allocator stays plain `malloc`: register as is.
+    Plain,
+    /// CPython will switch to its debug allocator: allocate the hook entry with
+    /// a debug header ([`cpython::Api::add_audit_hook_debug_allocated`]).
+    DebugHeader,
+    /// Cannot tell, or another allocator: no hook (the record still gets the
+    /// interpreter, the exit and the native libraries).
+    None,
+}
+
+/// Predicts CPython's allocator choice exactly as its pre-configuration does
+/// (3.8 to 3.13): `PYTHONMALLOC` unless `-E`/`-I`; otherwise development mode
+/// (`-X dev`, or a non-empty `PYTHONDEVMODE` unless `-E`/`-I`) means debug.
+/// Only for the `python` program, whose command line we parsed; an embedding
+/// program may configure CPython in ways invisible from here.
+fn hook_plan(
+    api: &cpython::Api,
+    env: &Env,
+    args: &argv::PyArgs<'_>,
+    is_python_program: bool,
+) -> HookPlan {
+    if api.debug_build {
+        return HookPlan::None; // a --with-pydebug build defaults to the debug allocator
     }
-    if ignore_env {
-        return false;
+    let env_used = !args.ignore_env;
+    let non_empty = |v: &&[u8]| !v.is_empty();
+    let malloc = env
+        .get(b"PYTHONMALLOC")
+        .filter(non_empty)
+        .filter(|_| env_used);
+    let dev_mode =
+        args.dev_mode || (env_used && env.get(b"PYTHONDEVMODE").filter(non_empty).is_some());
+    let debug = match malloc {
+        Some(b"debug" | b"malloc_debug" | b"pymalloc_debug") => true,
+        Some(b"malloc" | b"pymalloc" | b"default") => false,
+        Some(_) => return HookPlan::None, // mimalloc and future allocators
+        None => dev_mode,
+    };
+    match (debug, is_python_program) {
+        (false, _) => HookPlan::Plain,
+        (true, true) => HookPlan::DebugHeader,
+        (true, false) => HookPlan::None,
     }
-    let known_safe = |v: &[u8]| matches!(v, b"" | b"malloc" | b"pymalloc" | b"default");
-    env.flag(b"PYTHONDEVMODE") || env.get(b"PYTHONMALLOC").is_some_and(|v| !known_safe(v))
 }
 
 #[inline(never)]
@@ -128,13 +162,22 @@ fn start_python(argc: c_int, argv: *const *const c_char, envp: *const *const c_c
     }
     g.config = Some(config);
 
-    let debug_alloc = debug_allocator(&api, &env, parsed.ignore_env, parsed.dev_mode);
-    if api.hook_ready() && !debug_alloc {
-        if let Some(add) = api.add_audit_hook {
-            // SAFETY: PySys_AddAuditHook may be called before Py_Initialize;
-            // the hook is a plain function that lives as long as the process.
-            g.hooked = unsafe { add(crate::hook::audit_hook, core::ptr::null_mut()) } == 0;
-        }
+    if api.hook_ready() {
+        // SAFETY: PySys_AddAuditHook may be called before Py_Initialize, which
+        // has not run yet (we are in a constructor); the hook is a plain
+        // function that lives as long as the process.
+        g.hooked = match (
+            hook_plan(&api, &env, &parsed, looks_like_python),
+            api.add_audit_hook,
+        ) {
+            (HookPlan::Plain, Some(add)) => unsafe {
+                add(crate::hook::audit_hook, core::ptr::null_mut()) == 0
+            },
+            (HookPlan::DebugHeader, _) => unsafe {
+                api.add_audit_hook_debug_allocated(crate::hook::audit_hook)
+            },
+            _ => false,
+        };
     }
     // Without exit handlers a record would never be finished by its process;
     // the audit hook still fills it and the sweep ships it.
