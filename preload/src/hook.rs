@@ -16,12 +16,54 @@ use crate::cpython::PyObject;
 use crate::globals;
 use crate::sys::{self, ErrnoGuard};
 use crate::tracker;
+use core::cell::UnsafeCell;
 use core::ffi::{c_char, c_int, c_void};
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use pyusage_record::raw::{tag, Ending, Via};
 
-/// Hash of the last `sys.prefix` recorded (0: none yet).
-static LAST_PREFIX: AtomicU64 = AtomicU64::new(0);
+/// The latest `sys.prefix`, kept for records created later (a fork child's).
+struct Prefix {
+    busy: AtomicBool,
+    hash: AtomicU64,
+    text: UnsafeCell<([u8; 512], usize)>,
+}
+// SAFETY: `text` is only touched by whoever holds `busy`.
+unsafe impl Sync for Prefix {}
+
+static PREFIX: Prefix = Prefix {
+    busy: AtomicBool::new(false),
+    hash: AtomicU64::new(0),
+    text: UnsafeCell::new(([0; 512], 0)),
+};
+
+/// Stores `prefix`; true if it differs from the one stored before.
+fn update_prefix(prefix: &[u8]) -> bool {
+    let h = crate::seen::hash(b'p', prefix);
+    if PREFIX.hash.load(Ordering::Relaxed) == h || PREFIX.busy.swap(true, Ordering::Acquire) {
+        return false;
+    }
+    // SAFETY: we hold `busy`.
+    let text = unsafe { &mut *PREFIX.text.get() };
+    let n = prefix.len().min(text.0.len());
+    text.0[..n].copy_from_slice(&prefix[..n]);
+    text.1 = n;
+    PREFIX.hash.store(h, Ordering::Relaxed);
+    PREFIX.busy.store(false, Ordering::Release);
+    true
+}
+
+/// Calls `f` with the latest `sys.prefix`, if one is known.
+pub fn with_prefix(f: impl FnOnce(&[u8])) {
+    if PREFIX.busy.swap(true, Ordering::Acquire) {
+        return;
+    }
+    // SAFETY: we hold `busy`.
+    let text = unsafe { &*PREFIX.text.get() };
+    if text.1 > 0 {
+        f(&text.0[..text.1]);
+    }
+    PREFIX.busy.store(false, Ordering::Release);
+}
 
 /// The hook registered with `PySys_AddAuditHook`.
 pub unsafe extern "C" fn audit_hook(
@@ -29,6 +71,7 @@ pub unsafe extern "C" fn audit_hook(
     args: *mut PyObject,
     _user: *mut c_void,
 ) -> c_int {
+    tracker::resume_after_failed_exec();
     let name = sys::cstr(event);
     match name {
         b"open" => {
@@ -75,9 +118,8 @@ fn on_import() {
     let Some(prefix) = (unsafe { api.sys_str(c"prefix") }).filter(|p| !p.is_empty()) else {
         return;
     };
-    let h = crate::seen::hash(b'p', prefix);
-    if LAST_PREFIX.swap(h, Ordering::Relaxed) != h {
-        tracker::append(tag::PY_PREFIX, &[prefix]);
+    if update_prefix(prefix) {
+        tracker::append_if_open(tag::PY_PREFIX, &[prefix]);
     }
     if !crate::stdlib::known() {
         // SAFETY: as above.

@@ -4,13 +4,17 @@
 //!
 //! ```text
 //!   NONE --first event--> CREATING --> READY --finish--> CLOSED
+//!                             |          |  ^
+//!                             |   os.exec|  |next event: the exec failed
+//!                             |          v  |
+//!                             |       EXEC_SHIPPED (the new image never returns)
 //!                             \-> FAILED (no room, no directory: stop quietly)
 //! ```
 
 use crate::globals::{self, path_in};
 use crate::sys::{self, ErrnoGuard};
 use crate::syscall;
-use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU8, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU8, Ordering};
 use pyusage_map_reader::Lookup;
 use pyusage_record::json::Out;
 use pyusage_record::raw::{self, tag, Ending, Identity, Via, Writer};
@@ -21,6 +25,8 @@ const CREATING: u8 = 1;
 const READY: u8 = 2;
 const CLOSED: u8 = 3;
 const FAILED: u8 = 4;
+/// Shipped as `exec` at the `os.exec` event, still mapped in case the exec fails.
+const EXEC_SHIPPED: u8 = 5;
 
 static STATE: AtomicU8 = AtomicU8::new(NONE);
 static BASE: AtomicPtr<u8> = AtomicPtr::new(core::ptr::null_mut());
@@ -59,6 +65,13 @@ pub fn ensure() -> Option<Writer> {
 /// Appends an entry if the record exists or can be created.
 pub fn append(t: u8, parts: &[&[u8]]) {
     if let Some(w) = ensure() {
+        w.append(t, parts);
+    }
+}
+
+/// Appends an entry only if the record already exists.
+pub fn append_if_open(t: u8, parts: &[&[u8]]) {
+    if let Some(w) = ready_writer() {
         w.append(t, parts);
     }
 }
@@ -217,6 +230,9 @@ fn write_context(w: &Writer) {
         let short = full.split(|&c| c == b' ').next().unwrap_or(full);
         w.append(tag::PY_VERSION, &[short]);
     }
+    crate::hook::with_prefix(|prefix| {
+        w.append(tag::PY_PREFIX, &[prefix]);
+    });
     let implementation: &[u8] = if g.api.is_some_and(|a| a.pypy) {
         b"pypy"
     } else {
@@ -254,6 +270,7 @@ pub fn forget_inherited() {
 /// record is only made at the end.
 pub fn finish(how: Ending, status: i32, create_if_missing: bool) {
     let _errno = ErrnoGuard::new();
+    resume_after_failed_exec();
     if create_if_missing && STATE.load(Ordering::Acquire) == NONE {
         ensure();
     }
@@ -272,8 +289,19 @@ pub fn finish(how: Ending, status: i32, create_if_missing: bool) {
     // SAFETY: as in ready_writer; we are the only finisher (CAS above).
     let w = unsafe { Writer::attach(base, capacity) };
     w.set_ending(how, status, 0, sys::now_ns());
-    if ship(&w) {
+    let shipped = ship(&w);
+    if shipped {
         w.mark_shipped();
+    }
+    if how == Ending::Exec {
+        // The exec may still fail and the process go on: keep the record.
+        // If the new image starts, the raw file (marked shipped) is left for
+        // the sweep to remove.
+        EXEC_WAS_SHIPPED.store(shipped, Ordering::Relaxed);
+        STATE.store(EXEC_SHIPPED, Ordering::Release);
+        return;
+    }
+    if shipped {
         let view = w.view();
         let mut path = raw_path(view.pid, &view.id_hex());
         if let Some(p) = path.as_ptr() {
@@ -284,11 +312,44 @@ pub fn finish(how: Ending, status: i32, create_if_missing: bool) {
     // SAFETY: nothing refers to the mapping any more (state is CLOSED).
     unsafe { syscall::munmap(base, capacity as usize) };
     BASE.store(core::ptr::null_mut(), Ordering::Relaxed);
-    if how == Ending::Exec {
-        // If exec fails, the process goes on: let it start a fresh record.
-        UNMAPPED.store(0, Ordering::Relaxed);
-        STATE.store(NONE, Ordering::Release);
+}
+
+/// Whether the record shipped at `os.exec` reached the spool.
+static EXEC_WAS_SHIPPED: AtomicBool = AtomicBool::new(false);
+
+/// Called on every audit event and at exit: if the process is still running
+/// after shipping its record as `exec`, the exec failed. Withdraw the shipped
+/// copy and carry on with the same record, so one process stays one record.
+/// (An ingest that picked the copy up in between sees the same id twice and
+/// keeps the later one.)
+pub fn resume_after_failed_exec() {
+    if STATE.load(Ordering::Relaxed) != EXEC_SHIPPED
+        || STATE
+            .compare_exchange(EXEC_SHIPPED, CLOSED, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+    {
+        return;
     }
+    // SAFETY: the mapping was kept for exactly this (see finish).
+    let w = unsafe {
+        Writer::attach(
+            BASE.load(Ordering::Relaxed),
+            CAPACITY.load(Ordering::Relaxed),
+        )
+    };
+    if EXEC_WAS_SHIPPED.swap(false, Ordering::Relaxed) {
+        let spool = globals::get()
+            .config
+            .as_ref()
+            .map_or(&b""[..], |c| c.spool.as_bytes());
+        let mut shipped = path_in(spool, &[&w.view().id_hex(), b".json"]);
+        if let Some(p) = shipped.as_ptr() {
+            // SAFETY: p names the copy this process shipped moments ago.
+            unsafe { syscall::unlink(p) };
+        }
+    }
+    w.reopen();
+    STATE.store(READY, Ordering::Release);
 }
 
 /// Renders the record and puts it in the spool as `<id>.json`. False if the

@@ -388,6 +388,15 @@ impl Writer {
         self.header().shipped.store(1, Ordering::Release);
     }
 
+    /// Undoes [`Writer::set_ending`] and [`Writer::mark_shipped`]: the process
+    /// goes on after all (an `exec` that failed).
+    pub fn reopen(&self) {
+        let h = self.header();
+        h.ended_how.store(Ending::Running as u32, Ordering::Release);
+        h.end_ns.store(0, Ordering::Relaxed);
+        h.shipped.store(0, Ordering::Release);
+    }
+
     /// A read-only view of the record as it stands now.
     pub fn view(&self) -> RawRecord<'_> {
         // SAFETY: the mapping is `capacity` bytes long and stays mapped while
