@@ -439,3 +439,63 @@ fn embedded_second_interpreter_recorded() {
     let (r, files) = or_skip!(embedded(2), "cannot build the embedding program");
     r.assert_unmapped_covers(&files[1]);
 }
+
+// ------------------------------------------------------- broken setups
+
+/// Whatever is wrong with the tracer's setup, the process is unharmed:
+/// same output, same status, nothing on stderr.
+#[test]
+fn broken_setup_never_harms() {
+    let py = or_skip!(py(), "3.11.7 missing");
+    let base = Tracer::new();
+    let junk = base.scratch("junk");
+    let file = junk.join("a-file");
+    std::fs::write(&file, "not a dir").unwrap();
+    let garbage_map = junk.join("garbage.map");
+    std::fs::write(&garbage_map, vec![0xa5u8; 4096]).unwrap();
+    let truncated_map = junk.join("empty.map");
+    std::fs::write(&truncated_map, b"").unwrap();
+    let missing = junk.join("missing/deeper");
+    let q = |p: &std::path::Path| format!("{:?}", p.to_str().unwrap());
+    let cases = [
+        format!("spool = {}", q(&missing)),
+        format!("runtime_dir = {}", q(&file)),
+        format!("runtime_dir = {}\nspool = {}", q(&missing), q(&file)),
+        format!("map = {}", q(&garbage_map)),
+        format!("map = {}", q(&truncated_map)),
+        format!("map = {}", q(&missing)),
+        "record_bytes = 12\nsample = 7\nenabled = maybe\n[table]\nx = 1".to_owned(),
+        "this is not toml at all \u{1}\u{2}".to_owned(),
+    ];
+    for extra in cases {
+        let t = Tracer::new().with_config(&extra);
+        let (prog, _) = probe(&py, &t);
+        let prog = prog.arg("more").env("PYTHONWARNINGS", "error");
+        let out = prog.run_both(&t);
+        out.assert_success();
+        assert!(out.stderr.is_empty(), "{extra}: {out:?}");
+        // Whatever was shipped is a valid record.
+        t.records();
+    }
+}
+
+/// `pyusage run --map M`: packages resolved.
+#[test]
+fn pyusage_run_with_map() {
+    let venv = match pyusage_tests::fixtures::venv_python() {
+        Ok(p) => p,
+        Err(e) => pyusage_tests::skip!("the test virtualenv is unavailable: {e}"),
+    };
+    let map = pyusage_tests::fixtures::venv_map().unwrap();
+    let py = or_skip!(Python::at(&venv), "venv python does not run");
+    let t = Tracer::new().with_env_overrides().with_map(&map);
+    let prog = py.prog().args(["-c", "import six\nprint(six.PY3)"]);
+    let plain = prog.run_plain();
+    let out = prog
+        .via_pyusage_run(&t)
+        .env("PYUSAGE_CONFIG", &t.config)
+        .run_plain();
+    out.assert_same_as(&plain, "pyusage run --map");
+    let r = t.record_of(out.pid);
+    assert!(r.package("six").is_some(), "{r:?}");
+}

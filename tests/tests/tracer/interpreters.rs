@@ -300,3 +300,45 @@ fn shell_running_python_one_record() {
     assert_eq!(r.0["script"], serde_json::json!(script.to_str().unwrap()));
     r.assert_unmapped_covers(&m.files[0]);
 }
+
+/// Python sees no difference: the same modules loaded, the same threads,
+/// signal handlers, sys.path, flags and environment (less the tracer's own
+/// variables), the same open file descriptors.
+fn python_sees_no_difference(py: &Python, _: &[&str]) {
+    let t = Tracer::new();
+    let code = "import os, sys, signal, threading\n\
+        print(sorted(sys.modules))\n\
+        print(sys.path)\n\
+        print(sys.flags)\n\
+        print(threading.active_count())\n\
+        print([(s, repr(signal.getsignal(s))) for s in range(1, signal.NSIG) if s not in (signal.SIGKILL, signal.SIGSTOP)])\n\
+        print(sorted((k, v) for k, v in os.environ.items() if k != 'LD_PRELOAD' and not k.startswith('PYUSAGE_')))\n\
+        print(sorted(os.listdir('/proc/self/fd')))\n\
+        print(sys.getrecursionlimit(), sys.getswitchinterval())\n";
+    let out = py.prog().arg("-c").arg(code).run_both(&t);
+    out.assert_success();
+}
+
+per_python!(python_sees_no_difference, &[];
+    no_difference_3_8 => Python::pyenv("3.8.18"),
+    no_difference_3_11 => Python::pyenv("3.11.7"),
+    no_difference_3_12 => Python::pyenv("3.12.1"),
+    no_difference_3_13 => Python::pyenv("3.13.0"),
+    no_difference_debian_static => Python::debian(),
+    no_difference_2_7 => Python::pyenv("2.7.18"),
+);
+
+/// A shell sees the same environment (less the tracer's variables), traps
+/// and open file descriptors.
+#[test]
+fn shell_sees_no_difference() {
+    let t = Tracer::new();
+    Prog::new("/bin/sh")
+        .args([
+            "-c",
+            "env | grep -v -e '^LD_PRELOAD=' -e '^PYUSAGE_' | sort; trap; ls /proc/$$/fd",
+        ])
+        .run_both(&t)
+        .assert_success();
+    t.assert_nothing_written("sh");
+}
