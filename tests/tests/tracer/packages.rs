@@ -294,3 +294,79 @@ fn swept_record_resolves_with_map() {
     assert_has(&r, &metadata(&py, &["six", "PyYAML"]));
     assert!(r.unmapped().is_empty(), "{r:?}");
 }
+
+/// Build a map of `pythons` (each `EXE[=LABEL]`) into the tracer's dir.
+fn build_map(t: &Tracer, pythons: &[String]) -> PathBuf {
+    let map = t.scratch("map").join("map.bin");
+    let mut c = std::process::Command::new(pyusage_tests::artifacts::pyusage());
+    c.args(["map", "build", "--quiet", "--output"]).arg(&map);
+    for p in pythons {
+        c.arg("--python").arg(p);
+    }
+    let out = c.output().expect("run pyusage map build");
+    assert!(
+        out.status.success(),
+        "pyusage map build {pythons:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    map
+}
+
+/// Packages carry the environment they belong to: the venv's prefix, or
+/// the label given to `--python EXE=LABEL`.
+#[test]
+fn package_env_is_the_environment() {
+    let (py, t) = or_skip!(setup(), "no venv");
+    let code = "import six, yaml\nprint('ok')\n";
+    let out = py.prog().arg("-c").arg(code).run_both(&t);
+    let r = t.record_of(out.pid);
+    for p in r.0["packages"].as_array().unwrap() {
+        assert_eq!(p["env"], Value::from(py.prefix.as_str()), "{r:?}");
+    }
+
+    let labelled = Tracer::new();
+    let map = build_map(&labelled, &[format!("{}=test-venv", py.path.display())]);
+    let labelled = labelled.with_map(&map);
+    let out = py.prog().arg("-c").arg(code).run_both(&labelled);
+    let r = labelled.record_of(out.pid);
+    assert!(r.package("six").is_some(), "{r:?}");
+    for p in r.0["packages"].as_array().unwrap() {
+        assert_eq!(p["env"], Value::from("test-venv"), "{r:?}");
+    }
+}
+
+/// Debian's `python3-numpy` in `/usr/lib/python3/dist-packages`, imported
+/// by Debian's static python3.11, resolves through a map of that python.
+#[test]
+fn debian_dist_packages_resolve() {
+    let deb = or_skip!(Python::debian(), "/usr/bin/python3.11 is not installed");
+    let probe = deb
+        .prog()
+        .args([
+            "-c",
+            "import numpy, importlib.metadata as m\nprint(m.metadata('numpy')['Name'] + '\\t' + m.version('numpy'))",
+        ])
+        .run_plain();
+    if probe.status.code() != Some(0) {
+        pyusage_tests::skip!(
+            "Debian's python3-numpy is not installed (tests/fixtures/system-deps.sh installs it when run as root{})",
+            if pyusage_tests::is_root() { "" } else { "; not root here" }
+        );
+    }
+    let text = probe.stdout_str();
+    let (name, version) = text.trim().split_once('\t').unwrap();
+    let t = Tracer::new();
+    let map = build_map(&t, &[deb.path.display().to_string()]);
+    let t = t.with_map(&map);
+    let out = deb
+        .prog()
+        .args(["-c", "import numpy\nprint(numpy.zeros(2).sum())"])
+        .run_both(&t);
+    out.assert_success();
+    let r = t.record_of(out.pid);
+    let p = r
+        .package(name)
+        .unwrap_or_else(|| r.fail("Debian's numpy is not in packages"));
+    assert_eq!(p.1.as_deref(), Some(version), "{r:?}");
+    assert_clean(&deb, &r, &BTreeSet::from([name.to_owned()]));
+}
