@@ -711,9 +711,9 @@ mod tests {
         let e: Vec<_> = r.entries().collect();
         assert_eq!(e.len(), 2);
         assert_eq!(e[0].payload, b"/usr/bin/python3");
-        let (via, name, version, env) = split_package(e[1].payload).unwrap();
+        let p = split_package(e[1].payload).unwrap();
         assert_eq!(
-            (via, name, version, env),
+            (p.via, p.name, p.version, p.env),
             (Via::Import, &b"numpy"[..], &b"1.26.4"[..], &b"venv"[..])
         );
         assert_eq!(&r.id_hex()[..4], b"abab");
