@@ -63,14 +63,21 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     };
     cmd.env("LD_PRELOAD", preload);
     if let Some(config) = &s.config {
-        cmd.env("PYUSAGE_CONFIG", std::fs::canonicalize(config).with_context(|| config.display().to_string())?);
+        cmd.env(
+            "PYUSAGE_CONFIG",
+            std::fs::canonicalize(config).with_context(|| config.display().to_string())?,
+        );
     }
     // The tracer never creates the spool; make sure the one in force exists.
     let effective = s.load()?;
     for dir in [&effective.spool, &effective.runtime_dir] {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    for (var, path) in [("PYUSAGE_SPOOL", &s.spool), ("PYUSAGE_RUNTIME_DIR", &s.runtime_dir), ("PYUSAGE_MAP", &s.map)] {
+    for (var, path) in [
+        ("PYUSAGE_SPOOL", &s.spool),
+        ("PYUSAGE_RUNTIME_DIR", &s.runtime_dir),
+        ("PYUSAGE_MAP", &s.map),
+    ] {
         if let Some(path) = path {
             cmd.env(var, std::path::absolute(path)?);
         }

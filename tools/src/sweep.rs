@@ -88,7 +88,8 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
         }
     };
     if !args.dry_run {
-        std::fs::create_dir_all(&e.spool).with_context(|| format!("cannot create spool {}", e.spool.display()))?;
+        std::fs::create_dir_all(&e.spool)
+            .with_context(|| format!("cannot create spool {}", e.spool.display()))?;
     }
     let mut tally = Tally::default();
     for entry in entries.flatten() {
