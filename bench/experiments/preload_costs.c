@@ -15,6 +15,8 @@
  *                 error path: dl_iterate_phdr and a GNU-hash lookup of
  *                 PySys_AddAuditHook in each loaded object's own symbol table
  *                 (no allocation, no error state, no locks beyond the loader's)
+ * (preload_costs.sh also builds "tiny": noop_preload.c with -nostdlib and two
+ * segments, the least any preload can be.)
  *   -DAUDIT_NOOP  in CPython, register an audit hook that does nothing: what
  *                 any PEP 578 tracer pays before doing any work, because
  *                 CPython builds every event's arguments once a hook exists

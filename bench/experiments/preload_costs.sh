@@ -21,6 +21,11 @@ for v in "${variants[@]}"; do
   gcc -O2 -shared -fPIC -fno-plt -Wl,-z,now ${v#*:} -o "$out/lib$n.so" bench/experiments/preload_costs.c
   names+=("$n")
 done
+# The smallest possible preload: no code, no libc, two segments, 1.4 KB.
+# What it costs is what the kernel and ld.so charge for one more library.
+gcc -O2 -shared -fPIC -nostdlib -Wl,-z,noseparate-code -Wl,-z,norelro -Wl,--build-id=none \
+  -o "$out/libtiny.so" bench/baselines/noop_preload.c
+names+=(tiny)
 [ -f build/bench/libpyusage.so ] && names+=(pyusage) && cp build/bench/libpyusage.so "$out/libpyusage.so"
 
 echo "instructions for /bin/true (callgrind):"
