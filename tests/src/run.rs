@@ -25,6 +25,7 @@ pub struct Prog {
     env: Vec<(OsString, OsString)>,
     cwd: Option<PathBuf>,
     stdin: Option<Vec<u8>>,
+    arg0: Option<OsString>,
 }
 
 /// What a run left: the user-visible result and the pid it had.
@@ -115,6 +116,7 @@ impl Prog {
             env,
             cwd: None,
             stdin: None,
+            arg0: None,
         }
     }
 
@@ -156,6 +158,12 @@ impl Prog {
         self
     }
 
+    /// Start the program with this `argv[0]` (default: its path).
+    pub fn arg0(mut self, a: impl AsRef<OsStr>) -> Self {
+        self.arg0 = Some(a.as_ref().to_os_string());
+        self
+    }
+
     /// The program path.
     pub fn program(&self) -> &Path {
         &self.program
@@ -169,6 +177,9 @@ impl Prog {
         }
         if let Some(d) = &self.cwd {
             c.current_dir(d);
+        }
+        if let Some(a) = &self.arg0 {
+            std::os::unix::process::CommandExt::arg0(&mut c, a);
         }
         c.stdout(Stdio::piped()).stderr(Stdio::piped());
         c.stdin(if self.stdin.is_some() {

@@ -196,12 +196,22 @@ fn debug_allocator_runs(py: &Python, check_modules: bool) {
     type Variant<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)]);
     let variants: &[Variant] = &[
         (&[], &[("PYTHONMALLOC", "debug")]),
+        (&[], &[("PYTHONMALLOC", "malloc_debug")]),
+        (&[], &[("PYTHONMALLOC", "pymalloc_debug")]),
         (&["-X", "dev"], &[]),
+        (&["-Xdev"], &[]),
         (&[], &[("PYTHONDEVMODE", "1")]),
         (&["-E"], &[("PYTHONMALLOC", "debug")]),
         (&["-E", "-X", "dev"], &[]),
         (&["-E"], &[("PYTHONDEVMODE", "1")]),
         (&["-I", "-X", "dev"], &[("PYTHONMALLOC", "debug")]),
+        // An explicit allocator overrides development mode's debug hooks.
+        (&["-X", "dev"], &[("PYTHONMALLOC", "malloc")]),
+        (&["-X", "dev"], &[("PYTHONMALLOC", "pymalloc")]),
+        (&[], &[("PYTHONDEVMODE", "1"), ("PYTHONMALLOC", "malloc")]),
+        // ... unless -E hides it.
+        (&["-E", "-X", "dev"], &[("PYTHONMALLOC", "malloc")]),
+        (&["-X", "dev", "-X", "tracemalloc=2"], &[]),
     ];
     for (flags, env) in variants {
         let t = Tracer::new();
@@ -342,3 +352,44 @@ fn shell_sees_no_difference() {
         .assert_success();
     t.assert_nothing_written("sh");
 }
+
+/// The same debug-allocator runs with an `argv[0]` that does not say
+/// "python" (`exec -a`, a renamed copy): the tracer cannot rely on its
+/// reading of the command line there.
+fn debug_allocators_other_argv0(py: &Python, _: &[&str]) {
+    type Variant<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)]);
+    let variants: &[Variant] = &[
+        (&["-X", "dev"], &[]),
+        (&[], &[("PYTHONMALLOC", "debug")]),
+        (&[], &[("PYTHONDEVMODE", "1")]),
+        (&["-E"], &[("PYTHONMALLOC", "debug")]),
+        (&["-X", "dev"], &[("PYTHONMALLOC", "malloc")]),
+    ];
+    for (flags, env) in variants {
+        let t = Tracer::new();
+        let m = mods(&t);
+        let mut prog = py
+            .prog()
+            .arg0("renamed-interpreter")
+            .args(*flags)
+            .arg("-c")
+            .arg(probe_code(&m));
+        for (k, v) in *env {
+            prog = prog.env(k, v);
+        }
+        let out = prog.run_both(&t);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "argv[0] renamed-interpreter, {flags:?} {env:?} under the tracer: {out:?}"
+        );
+        t.records();
+    }
+}
+
+per_python!(debug_allocators_other_argv0, &[];
+    debug_alloc_argv0_3_8 => Python::pyenv(MODERN[0]),
+    debug_alloc_argv0_3_11 => Python::pyenv(MODERN[3]),
+    debug_alloc_argv0_3_13 => Python::pyenv(MODERN[5]),
+    debug_alloc_argv0_debian_static => Python::debian(),
+);
