@@ -128,7 +128,7 @@ unsafe fn tables(info: &DlPhdrInfo) -> Option<(*const u32, *const Sym, *const u8
     let mut d = dynamic;
     // SAFETY: the dynamic section is a DT_NULL-terminated array of (tag, value).
     unsafe {
-        while (*d)[0] != DT_NULL {
+        while (*d)[0] != DT_NULL && (hash == 0 || symtab == 0 || strtab == 0) {
             let value = (*d)[1] as usize;
             match (*d)[0] {
                 DT_GNU_HASH => hash = value,

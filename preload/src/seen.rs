@@ -1,30 +1,57 @@
-//! Lock-free "have we recorded this already?" sets, in static memory.
+//! Lock-free "have we recorded this already?" sets.
 //!
 //! Audit hooks may run concurrently (free-threaded 3.13t, per-interpreter
 //! GILs), and a fork child inherits these sets, so it records only what its
 //! parent had not. Both sets are fixed-size; when full they answer "new", and
 //! the renderer merges duplicates.
+//!
+//! They live in an anonymous mapping made when CPython is found, not in the
+//! library's `.bss`: every process on the machine would otherwise pay for the
+//! loader zeroing and mapping 28 KiB it never uses.
 
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use pyusage_record::raw::Via;
 
 /// Distributions tracked per `via` in the bitmap; ids beyond are always "new".
 const MAX_DISTS: usize = 32 * 1024;
-static DISTS: [AtomicU64; 3 * MAX_DISTS / 64] = [const { AtomicU64::new(0) }; 3 * MAX_DISTS / 64];
+const DIST_WORDS: usize = 3 * MAX_DISTS / 64;
+/// Hashes of paths (unmapped directories, native libraries) already recorded.
+const SLOTS: usize = 2048;
+
+/// `DIST_WORDS` bitmap words followed by `SLOTS` hash slots, or null.
+static SETS: AtomicPtr<AtomicU64> = AtomicPtr::new(core::ptr::null_mut());
+
+/// Maps the sets (zero-filled); false if the memory cannot be had.
+pub fn init() -> bool {
+    let len = (DIST_WORDS + SLOTS) * 8;
+    let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS;
+    // SAFETY: an anonymous private mapping, never unmapped.
+    match unsafe { crate::syscall::mmap(len, libc::PROT_READ | libc::PROT_WRITE, flags, -1) } {
+        Ok(p) => {
+            SETS.store(p.cast(), Ordering::Release);
+            true
+        }
+        Err(_) => false,
+    }
+}
+
+/// Word `i` of the sets; `None` before [`init`].
+fn word(i: usize) -> Option<&'static AtomicU64> {
+    let base = SETS.load(Ordering::Acquire);
+    // SAFETY: the mapping holds DIST_WORDS + SLOTS zero-initialised u64s, which
+    // are valid AtomicU64s, and lives for the rest of the process.
+    (!base.is_null() && i < DIST_WORDS + SLOTS).then(|| unsafe { &*base.add(i) })
+}
 
 /// Marks distribution `id` as seen via `via`; true if it was not before.
 pub fn first_dist(id: u32, via: Via) -> bool {
-    let bit = via.strength() as usize * MAX_DISTS + id as usize;
     if id as usize >= MAX_DISTS {
         return true;
     }
+    let bit = via.strength() as usize * MAX_DISTS + id as usize;
     let mask = 1u64 << (bit % 64);
-    DISTS[bit / 64].fetch_or(mask, Ordering::Relaxed) & mask == 0
+    word(bit / 64).is_none_or(|w| w.fetch_or(mask, Ordering::Relaxed) & mask == 0)
 }
-
-/// Hashes of paths (unmapped directories, native libraries) already recorded.
-const SLOTS: usize = 2048;
-static HASHES: [AtomicU64; SLOTS] = [const { AtomicU64::new(0) }; SLOTS];
 
 /// FNV-1a, salted by a kind so different uses never collide.
 pub fn hash(kind: u8, bytes: &[u8]) -> u64 {
@@ -40,7 +67,9 @@ pub fn hash(kind: u8, bytes: &[u8]) -> u64 {
 pub fn first_hash(h: u64) -> bool {
     let start = (h as usize) % SLOTS;
     for i in 0..64 {
-        let slot = &HASHES[(start + i) % SLOTS];
+        let Some(slot) = word(DIST_WORDS + (start + i) % SLOTS) else {
+            return true;
+        };
         match slot.compare_exchange(0, h, Ordering::Relaxed, Ordering::Relaxed) {
             Ok(_) => return true,
             Err(existing) if existing == h => return false,
@@ -56,6 +85,7 @@ mod tests {
 
     #[test]
     fn sets_remember() {
+        assert!(init());
         assert!(first_dist(5, Via::Import));
         assert!(!first_dist(5, Via::Import));
         assert!(first_dist(5, Via::Library));

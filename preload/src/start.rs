@@ -98,6 +98,9 @@ fn start_python(argc: c_int, argv: *const *const c_char, envp: *const *const c_c
         }
     }
 
+    if !crate::seen::init() {
+        return;
+    }
     let mut all = args(argc, argv);
     let argv0 = all.next().unwrap_or(b"");
     let base = argv0.rsplit(|&c| c == b'/').next().unwrap_or(argv0);
