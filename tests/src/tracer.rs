@@ -167,7 +167,8 @@ impl Tracer {
         );
     }
 
-    /// `pyusage sweep --runtime-dir R --spool S [--map M]`.
+    /// `pyusage sweep --runtime-dir R --spool S [--map M]`, which must
+    /// succeed.
     pub fn sweep(&self) -> Output {
         let mut c = Command::new(artifacts::pyusage());
         c.arg("sweep")

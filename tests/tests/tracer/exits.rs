@@ -814,3 +814,93 @@ fn threads_import_3_12() {
 fn threads_import_3_13() {
     threads_import(&or_skip!(Python::pyenv("3.13.0"), "3.13.0 missing"));
 }
+
+// ------------------------------------------------- hostile raw records
+
+/// Raw records are written by users' processes: the sweep treats them as
+/// hostile. Garbage, empty, truncated and bit-flipped files of a dead pid:
+/// no panic, valid JSON only in the spool, and every bad file either
+/// shipped or quarantined (never silently dropped), with a message naming it.
+#[test]
+fn sweep_survives_hostile_raw_records() {
+    let py = or_skip!(py311(), "3.11.7 missing");
+    // A genuine raw record, left by a SIGKILLed process.
+    let donor = Tracer::new();
+    let (dir, _) = mods(&donor, &["main"]);
+    let prog = py
+        .prog()
+        .arg("-c")
+        .arg(format!("{}{SLEEPER}", path_line(&dir)));
+    let out = kill_run(&prog, Some(&donor), libc::SIGKILL);
+    let raw_files = donor.runtime_files();
+    assert_eq!(raw_files.len(), 1, "{raw_files:?}");
+    let genuine = std::fs::read(&raw_files[0]).unwrap();
+    let dead = out.pid;
+
+    let mut lcg: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut noise = |n: usize| -> Vec<u8> {
+        (0..n)
+            .map(|_| {
+                lcg = lcg.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                (lcg >> 33) as u8
+            })
+            .collect()
+    };
+    let mut flipped = genuine.clone();
+    for i in (300..flipped.len().min(4000)).step_by(7) {
+        flipped[i] ^= 0x5a;
+    }
+    let mut huge_len = genuine.clone();
+    for b in &mut huge_len[8..64] {
+        *b = 0xff;
+    }
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("garbage", noise(65536)),
+        ("empty", Vec::new()),
+        ("header-only", genuine[..256.min(genuine.len())].to_vec()),
+        ("short", genuine[..100.min(genuine.len())].to_vec()),
+        ("flipped", flipped),
+        ("huge-lengths", huge_len),
+    ];
+    let t = Tracer::new();
+    let mut names = Vec::new();
+    for (i, (what, bytes)) in cases.iter().enumerate() {
+        let id = format!("{:032x}", 0xbad0_0000u64 + i as u64);
+        let name = format!("rec-{dead}-{id}.bin");
+        std::fs::write(t.runtime.join(&name), bytes).unwrap();
+        names.push((*what, name, id));
+    }
+    let out = std::process::Command::new(pyusage_tests::artifacts::pyusage())
+        .arg("sweep")
+        .arg("--runtime-dir")
+        .arg(&t.runtime)
+        .arg("--spool")
+        .arg(&t.spool)
+        .env("PYUSAGE_CONFIG", &t.config)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.code().is_some() && out.status.code() != Some(101),
+        "pyusage sweep crashed on hostile input: {:?}\n{stderr}",
+        out.status
+    );
+    let recs = t.records(); // each one schema-valid
+    let quarantine = t.runtime.join("quarantine");
+    for (what, name, id) in &names {
+        let shipped = recs.iter().any(|r| r.0["id"] == json!(id));
+        let quarantined = quarantine.join(name).exists();
+        assert!(
+            shipped || quarantined,
+            "{what} raw record {name}: neither shipped nor quarantined (spool {:?}, runtime {:?})\n{stderr}",
+            t.spool_files(),
+            t.runtime_files()
+        );
+        if quarantined {
+            assert!(
+                stderr.contains(name.as_str()),
+                "no message names {name}:\n{stderr}"
+            );
+        }
+    }
+}
