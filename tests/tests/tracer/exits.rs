@@ -867,7 +867,17 @@ fn sweep_survives_hostile_raw_records() {
     for (i, (what, bytes)) in cases.iter().enumerate() {
         let id = format!("{:032x}", 0xbad0_0000u64 + i as u64);
         let name = format!("rec-{dead}-{id}.bin");
-        std::fs::write(t.runtime.join(&name), bytes).unwrap();
+        let path = t.runtime.join(&name);
+        std::fs::write(&path, bytes).unwrap();
+        // Old enough that the sweep does not take it for a record its
+        // writer is still setting up.
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
         names.push((*what, name, id));
     }
     // Several files share the genuine header (and its id): at most one of
