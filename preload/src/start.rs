@@ -43,8 +43,10 @@ enum HookPlan {
 /// Predicts CPython's allocator choice exactly as its pre-configuration does
 /// (3.8 to 3.13): `PYTHONMALLOC` unless `-E`/`-I`; otherwise development mode
 /// (`-X dev`, or a non-empty `PYTHONDEVMODE` unless `-E`/`-I`) means debug.
-/// Only for the `python` program, whose command line we parsed; an embedding
-/// program may configure CPython in ways invisible from here.
+/// That exactness holds for the `python` program only. Any other program
+/// (an embedding one, or python started under another `argv[0]`) may
+/// configure CPython in ways invisible from here: any hint of a debug
+/// allocator in its command line or environment, `-E` or not, means no hook.
 fn hook_plan(
     api: &cpython::Api,
     env: &Env,
@@ -54,8 +56,22 @@ fn hook_plan(
     if api.debug_build {
         return HookPlan::None; // a --with-pydebug build defaults to the debug allocator
     }
-    let env_used = !args.ignore_env;
     let non_empty = |v: &&[u8]| !v.is_empty();
+    if !is_python_program {
+        let plain_malloc = |v: &[u8]| matches!(v, b"malloc" | b"pymalloc" | b"default");
+        let hint = args.dev_mode
+            || env.get(b"PYTHONDEVMODE").filter(non_empty).is_some()
+            || env
+                .get(b"PYTHONMALLOC")
+                .filter(non_empty)
+                .is_some_and(|v| !plain_malloc(v));
+        return if hint {
+            HookPlan::None
+        } else {
+            HookPlan::Plain
+        };
+    }
+    let env_used = !args.ignore_env;
     let malloc = env
         .get(b"PYTHONMALLOC")
         .filter(non_empty)
@@ -68,10 +84,10 @@ fn hook_plan(
         Some(_) => return HookPlan::None, // mimalloc and future allocators
         None => dev_mode,
     };
-    match (debug, is_python_program) {
-        (false, _) => HookPlan::Plain,
-        (true, true) => HookPlan::DebugHeader,
-        (true, false) => HookPlan::None,
+    if debug {
+        HookPlan::DebugHeader
+    } else {
+        HookPlan::Plain
     }
 }
 
@@ -105,11 +121,8 @@ fn start_python(argc: c_int, argv: *const *const c_char, envp: *const *const c_c
     let argv0 = all.next().unwrap_or(b"");
     let base = argv0.rsplit(|&c| c == b'/').next().unwrap_or(argv0);
     let looks_like_python = base.starts_with(b"python") || base.starts_with(b"pypy");
-    let parsed = if looks_like_python {
-        argv::parse(all)
-    } else {
-        argv::PyArgs::default()
-    };
+    // Parsed whatever argv[0] says: `-X dev` matters even under another name.
+    let parsed = argv::parse(all);
 
     // SAFETY: the constructor runs before main, before any thread of the
     // program exists; ACTIVE is published only at the end.
@@ -120,7 +133,7 @@ fn start_python(argc: c_int, argv: *const *const c_char, envp: *const *const c_c
     g.start_ns = sys::now_ns();
     g.looks_like_python = looks_like_python;
     g.sample_ppm = config.sample_ppm;
-    g.script = parsed.script.map(|s| {
+    g.script = parsed.script.filter(|_| looks_like_python).map(|s| {
         let mut t = Text::new();
         match s {
             Script::Command => t.set(b"-c"),
