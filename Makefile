@@ -24,7 +24,10 @@ demo: build fixtures
 test-deps:
 	bash tests/fixtures/system-deps.sh
 
-test: build test-deps fixtures
+# The preload is built on its own (panic = abort, no_std); `cargo test` then
+# builds everything else once, the `pyusage` program included, for the tests.
+test: test-deps fixtures
+	$(CARGO) build --release -p pyusage-preload
 	$(CARGO) test --release --workspace
 
 bench: build fixtures
