@@ -175,20 +175,7 @@ pub fn proc_start_ticks() -> u64 {
         .unwrap_or(0)
 }
 
-/// Writes `v` in decimal into `buf`, returning the digits.
-pub fn decimal(v: u64, buf: &mut [u8; 20]) -> &[u8] {
-    let mut at = buf.len();
-    let mut v = v;
-    loop {
-        at -= 1;
-        buf[at] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    &buf[at..]
-}
+pub use pyusage_record::json::decimal;
 
 /// Prints a diagnostic to stderr when `PYUSAGE_DEBUG` is set; silent otherwise.
 pub fn debug(parts: &[&[u8]]) {

@@ -1,5 +1,19 @@
 //! A tiny JSON writer into a fixed buffer, for code that cannot allocate.
 
+/// Writes `v` in decimal into `buf`, returning the digits.
+pub fn decimal(mut v: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    &buf[at..]
+}
+
 /// Appends bytes to a caller-provided buffer; remembers if anything did not fit.
 pub struct Out<'a> {
     buf: &'a mut [u8],
@@ -78,21 +92,11 @@ impl<'a> Out<'a> {
 
     /// Appends a signed integer.
     pub fn int(&mut self, v: i64) {
-        let mut tmp = [0u8; 20];
-        let mut at = tmp.len();
-        let mut u = v.unsigned_abs();
-        loop {
-            at -= 1;
-            tmp[at] = b'0' + (u % 10) as u8;
-            u /= 10;
-            if u == 0 {
-                break;
-            }
-        }
         if v < 0 {
             self.raw(b"-");
         }
-        self.raw(&tmp[at..]);
+        let mut digits = [0u8; 20];
+        self.raw(decimal(v.unsigned_abs(), &mut digits));
     }
 
     /// Appends an integer, or `null`.
