@@ -92,17 +92,40 @@ pub fn note_path(path: &[u8], via: Via) {
         _ if via == Via::Library => {} // system libraries: only flagged kinds matter
         _ if crate::stdlib::contains(path) => {} // an interpreter the map does not know
         _ => {
-            let dir = match path.iter().rposition(|&c| c == b'/') {
-                Some(i) => &path[..i],
-                None => path,
-            };
+            // One path per directory is enough to find the code again, and
+            // keeps a large source tree from filling the record.
+            let (dir, parts) = module_source(path);
             if crate::seen::first_hash(crate::seen::hash(b'u', dir))
                 && UNMAPPED.fetch_add(1, Ordering::Relaxed) < MAX_UNMAPPED
             {
-                append(tag::UNMAPPED, &[&[via.byte()], path]);
+                append(
+                    tag::UNMAPPED,
+                    &[&[via.byte()], parts[0], parts[1], parts[2]],
+                );
             }
         }
     }
+}
+
+/// The module's directory and its path in three parts. A cached
+/// `dir/__pycache__/mod.cpython-311.pyc` (which the import system may only
+/// have tried to open) is reported as its source, `dir/mod.py`.
+fn module_source(path: &[u8]) -> (&[u8], [&[u8]; 3]) {
+    fn split(p: &[u8]) -> Option<(&[u8], &[u8])> {
+        p.iter()
+            .rposition(|&c| c == b'/')
+            .map(|i| (&p[..i], &p[i + 1..]))
+    }
+    if let Some((cache, file)) = split(path) {
+        if let Some((dir, b"__pycache__")) = split(cache) {
+            if let (true, Some(stem)) = (file.ends_with(b".pyc"), file.split(|&c| c == b'.').next())
+            {
+                return (dir, [&path[..dir.len() + 1], stem, b".py"]);
+            }
+        }
+        return (cache, [path, b"", b""]);
+    }
+    (path, [path, b"", b""])
 }
 
 fn runtime_dir() -> &'static [u8] {
@@ -241,6 +264,25 @@ fn write_context(w: &Writer) {
     w.append(tag::PY_IMPL, &[implementation]);
     for field in g.job.get().split(|&c| c == 0).filter(|f| !f.is_empty()) {
         w.append(tag::JOB, &[field]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::module_source;
+
+    #[test]
+    fn cached_modules_are_reported_as_their_source() {
+        let (dir, p) = module_source(b"/h/u/proj/__pycache__/mymod.cpython-311.pyc");
+        assert_eq!(dir, b"/h/u/proj");
+        assert_eq!(p.concat(), b"/h/u/proj/mymod.py");
+        let (dir, p) = module_source(b"/h/u/proj/pkg/__init__.py");
+        assert_eq!(
+            (dir, p.concat()),
+            (&b"/h/u/proj/pkg"[..], b"/h/u/proj/pkg/__init__.py".to_vec())
+        );
+        let (dir, p) = module_source(b"/opt/x.pyc");
+        assert_eq!((dir, p.concat()), (&b"/opt"[..], b"/opt/x.pyc".to_vec()));
     }
 }
 
