@@ -267,25 +267,6 @@ fn write_context(w: &Writer) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::module_source;
-
-    #[test]
-    fn cached_modules_are_reported_as_their_source() {
-        let (dir, p) = module_source(b"/h/u/proj/__pycache__/mymod.cpython-311.pyc");
-        assert_eq!(dir, b"/h/u/proj");
-        assert_eq!(p.concat(), b"/h/u/proj/mymod.py");
-        let (dir, p) = module_source(b"/h/u/proj/pkg/__init__.py");
-        assert_eq!(
-            (dir, p.concat()),
-            (&b"/h/u/proj/pkg"[..], b"/h/u/proj/pkg/__init__.py".to_vec())
-        );
-        let (dir, p) = module_source(b"/opt/x.pyc");
-        assert_eq!((dir, p.concat()), (&b"/opt"[..], b"/opt/x.pyc".to_vec()));
-    }
-}
-
 /// Counts a fork child in this (the parent's) record.
 pub fn count_fork() {
     if let Some(w) = ready_writer() {
@@ -452,4 +433,23 @@ fn write_spool(spool: &[u8], id_hex: &[u8; 32], json: &[u8]) -> bool {
     // SAFETY: tmp is ours (gone already if rename ran).
     unsafe { syscall::unlink(tmp) };
     linked
+}
+
+#[cfg(test)]
+mod tests {
+    use super::module_source;
+
+    #[test]
+    fn cached_modules_are_reported_as_their_source() {
+        let (dir, p) = module_source(b"/h/u/proj/__pycache__/mymod.cpython-311.pyc");
+        assert_eq!(dir, b"/h/u/proj");
+        assert_eq!(p.concat(), b"/h/u/proj/mymod.py");
+        let (dir, p) = module_source(b"/h/u/proj/pkg/__init__.py");
+        assert_eq!(
+            (dir, p.concat()),
+            (&b"/h/u/proj/pkg"[..], b"/h/u/proj/pkg/__init__.py".to_vec())
+        );
+        let (dir, p) = module_source(b"/opt/x.pyc");
+        assert_eq!((dir, p.concat()), (&b"/opt"[..], b"/opt/x.pyc".to_vec()));
+    }
 }
