@@ -107,8 +107,21 @@ struct Partition<'f, 'p> {
     out: Keys,
 }
 
+/// [`split_first`], faster when the first component is likely `prev`'s
+/// (consecutive items mostly share it).
+fn split_after<'a>(rel: &'a [u8], prev: &'a [u8]) -> (&'a [u8], Option<&'a [u8]>) {
+    if !prev.is_empty() && rel.len() >= prev.len() && rel[..prev.len()] == *prev {
+        match rel.get(prev.len()) {
+            None => return (prev, None),
+            Some(b'/') => return (prev, Some(&rel[prev.len() + 1..])),
+            Some(_) => {}
+        }
+    }
+    split_first(rel)
+}
+
 fn split_first(rel: &[u8]) -> (&[u8], Option<&[u8]>) {
-    match rel.iter().position(|&b| b == b'/') {
+    match memchr::memchr(b'/', rel) {
         Some(i) => (&rel[..i], Some(&rel[i + 1..])),
         None => (rel, None),
     }
@@ -131,11 +144,19 @@ impl Partition<'_, '_> {
     /// is split further.
     fn run(&mut self, base: &[u8], items: Vec<(&[u8], u32)>) {
         let mut groups: FastMap<&[u8], Group> = FastMap::default();
+        // A distribution's files come together, mostly many in a row below
+        // one first component: such a run counts once.
+        let mut last: (&[u8], u32, bool) = (b"", u32::MAX, false);
         for &(rel, id) in &items {
-            let (comp, rest) = split_first(rel);
+            let (comp, rest) = split_after(rel, last.0);
             if comp.is_empty() {
                 continue;
             }
+            let below = matches!(rest, Some(r) if !r.is_empty());
+            if (comp, id, below) == last {
+                continue;
+            }
+            last = (comp, id, below);
             let g = groups.entry(comp).or_insert(Group {
                 owner: id,
                 other: id,
@@ -149,23 +170,37 @@ impl Partition<'_, '_> {
                 g.other = g.owner.max(id);
                 g.owner = g.owner.min(id);
             }
-            match rest {
-                Some(r) if !r.is_empty() => g.dir = true,
-                _ => g.file = true,
+            if below {
+                g.dir = true;
+            } else {
+                g.file = true;
             }
         }
         let mut path = base.to_vec();
+        let mut any_split = false;
         for (comp, g) in groups.iter_mut() {
             path.truncate(base.len());
             path.extend_from_slice(comp);
             g.split = g.dir && (g.mixed || self.protected.contains(&path[..]));
+            any_split |= g.split;
         }
         let mut sub: FastMap<&[u8], Vec<(&[u8], u32)>> = FastMap::default();
-        for &(rel, id) in &items {
-            let (comp, rest) = split_first(rel);
-            if let (Some(g), Some(r)) = (groups.get(comp), rest) {
-                if g.split && !r.is_empty() {
-                    sub.entry(comp).or_default().push((r, id));
+        if any_split {
+            let mut last: (&[u8], bool) = (b"", false);
+            for &(rel, id) in &items {
+                let (comp, rest) = split_after(rel, last.0);
+                let split = match last {
+                    (c, split) if c == comp && !c.is_empty() => split,
+                    _ => {
+                        let split = groups.get(comp).is_some_and(|g| g.split);
+                        last = (comp, split);
+                        split
+                    }
+                };
+                if let (true, Some(r)) = (split, rest) {
+                    if !r.is_empty() {
+                        sub.entry(comp).or_default().push((r, id));
+                    }
                 }
             }
         }
@@ -229,10 +264,56 @@ pub(crate) fn compute(
 
     // 1. Files below a site directory go to that site's partition; others
     //    (scripts in `bin/`, conda's and dpkg's files elsewhere) are exact keys.
+    //    Paths kept relative to site `i` go to the deepest site directory
+    //    that holds them: one of `within[i]` (site numbers, deepest first,
+    //    with the rest of the path below site `i` they stand for).
+    let within: Vec<Vec<(usize, &[u8])>> = (0..sites.len())
+        .map(|i| {
+            by_len
+                .iter()
+                .filter(|&&j| paths::is_within(&sites[j], &sites[i]))
+                .map(|&j| {
+                    let cut = match sites[i].len() {
+                        _ if sites[j].len() == sites[i].len() => sites[j].len(),
+                        _ if sites[i] == b"/" => 1,
+                        n => n + 1,
+                    };
+                    (j, &sites[j][cut..])
+                })
+                .collect()
+        })
+        .collect();
     let mut per_site: Vec<Vec<(&[u8], u32)>> = vec![Vec::new(); sites.len()];
     let mut outside: FastMap<&[u8], u32> = FastMap::default();
     for (id, f) in founds.iter().enumerate() {
         let id = id as u32;
+        for sf in &f.site_files {
+            match within[sf.site].as_slice() {
+                // Nothing else below the site: the path is the item.
+                [(j, _)] if *j == sf.site => {
+                    part.out.files += sf.spans.len();
+                    per_site[sf.site].extend(sf.iter().map(|rel| (rel, id)));
+                }
+                cands => {
+                    for rel in sf.iter() {
+                        part.out.files += 1;
+                        for &(j, sub) in cands {
+                            if sub.is_empty() {
+                                per_site[j].push((rel, id));
+                                break;
+                            }
+                            if rel.len() > sub.len() + 1
+                                && rel.starts_with(sub)
+                                && rel[sub.len()] == b'/'
+                            {
+                                per_site[j].push((&rel[sub.len() + 1..], id));
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+        }
         for file in f.files.iter() {
             if in_stdlib(file) {
                 continue;

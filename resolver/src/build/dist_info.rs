@@ -6,23 +6,33 @@ use std::fs;
 use std::io::ErrorKind;
 
 use super::dpkg::DpkgIndex;
-use super::model::{Found, Scanned, Site};
-use super::{paths, text, toplevel};
+use super::model::{Found, Scanned, Site, SiteFiles};
+use super::{fsio, paths, text, toplevel};
 
-/// Scans one `*.dist-info` directory (`meta`, absolute) of `site`.
-pub(crate) fn scan(meta: &[u8], site: &Site, dpkg: &DpkgIndex) -> Scanned {
+/// Scans one `*.dist-info` directory (`meta`, absolute) of `site` (the
+/// plan's site number `site_no`).
+pub(crate) fn scan(meta: &[u8], site_no: usize, site: &Site, dpkg: &DpkgIndex) -> Scanned {
     let mut out = Scanned::default();
     let dir = paths::path(meta);
     let mut found = Found::default();
     found.fields.env = site.env.clone();
 
-    let (fname, fversion) = split_meta_name(paths::file_name(meta), b".dist-info");
-    let md = dir.join("METADATA");
-    match fs::File::open(&md).and_then(text::read_headers) {
+    let dir_name = paths::file_name(meta);
+    let (fname, fversion) = split_meta_name(dir_name, b".dist-info");
+    // `name.dist-info/FILE`, opened relative to the site directory.
+    let mut rel = Vec::with_capacity(dir_name.len() + 20);
+    let rel_of = |rel: &mut Vec<u8>, file: &str| {
+        rel.clear();
+        rel.extend_from_slice(dir_name);
+        rel.push(b'/');
+        rel.extend_from_slice(file.as_bytes());
+    };
+    rel_of(&mut rel, "METADATA");
+    match fsio::open_in(site, &rel).and_then(text::read_headers) {
         Ok(nv) => {
             if nv.name.is_none() || nv.version.is_none() {
                 out.warn(
-                    &md,
+                    dir.join("METADATA"),
                     "malformed METADATA: no Name or Version header; using the directory name",
                 );
             }
@@ -31,7 +41,7 @@ pub(crate) fn scan(meta: &[u8], site: &Site, dpkg: &DpkgIndex) -> Scanned {
         }
         Err(e) => {
             out.warn(
-                &md,
+                dir.join("METADATA"),
                 format!("cannot read METADATA ({e}); using the directory name"),
             );
             found.fields.name = fname;
@@ -42,30 +52,25 @@ pub(crate) fn scan(meta: &[u8], site: &Site, dpkg: &DpkgIndex) -> Scanned {
         out.warn(&dir, "no distribution name; skipped");
         return out;
     }
-    found.fields.installer = read_installer(&dir);
+    rel_of(&mut rel, "INSTALLER");
+    found.fields.installer = match fsio::open_in(site, &rel).and_then(fsio::first_line) {
+        Ok(Some(l)) => l,
+        _ => b"unknown".to_vec(),
+    };
 
-    let record = dir.join("RECORD");
+    rel_of(&mut rel, "RECORD");
     // Without a RECORD, look for direct_url.json anyway; with one, only if listed.
     let mut has_direct_url = true;
-    match fs::read(&record) {
+    match fsio::open_in(site, &rel).and_then(fsio::read_all) {
         Ok(data) => {
-            let mut bad = 0usize;
             has_direct_url = false;
-            for line in data.split(|&b| b == b'\n') {
-                match text::record_path(line) {
-                    Some(p) => {
-                        if p.ends_with(b".dist-info/direct_url.json") {
-                            has_direct_url = true;
-                        }
-                        found.files.push_join(&site.dir, &p)
-                    }
-                    None if text::trim(line).is_empty() => {}
-                    None => bad += 1,
-                }
+            let (files, bad) = read_record(data, site_no, site, &mut found, &mut has_direct_url);
+            if !files.spans.is_empty() {
+                found.site_files.push(files);
             }
             if bad > 0 {
                 out.warn(
-                    &record,
+                    dir.join("RECORD"),
                     format!("malformed RECORD: {bad} unreadable line(s) skipped"),
                 );
             }
@@ -74,7 +79,7 @@ pub(crate) fn scan(meta: &[u8], site: &Site, dpkg: &DpkgIndex) -> Scanned {
             no_record(meta, site, dpkg, &mut found, &mut out);
         }
         Err(e) => {
-            out.warn(&record, format!("cannot read RECORD ({e})"));
+            out.warn(dir.join("RECORD"), format!("cannot read RECORD ({e})"));
             no_record(meta, site, dpkg, &mut found, &mut out);
         }
     }
@@ -105,6 +110,81 @@ pub(crate) fn scan(meta: &[u8], site: &Site, dpkg: &DpkgIndex) -> Scanned {
     out
 }
 
+/// The paths of a `RECORD` text: plain relative ones as spans of `data`
+/// (returned), others (`../../../bin/x`, absolute, quoted) joined onto the
+/// site directory into `found.files`. Also the number of unreadable lines.
+fn read_record(
+    data: Vec<u8>,
+    site_no: usize,
+    site: &Site,
+    found: &mut Found,
+    has_direct_url: &mut bool,
+) -> (SiteFiles, usize) {
+    let mut bad = 0usize;
+    // Spans are `u32`; a RECORD of 4 GiB is read the slow way.
+    let spans_ok = data.len() < u32::MAX as usize;
+    let mut spans = Vec::with_capacity(data.len() / 64);
+    // Where a path may be other than plain (a component that is empty or
+    // starts with `.`), found in one pass over the whole text; the lines
+    // without one need no closer look.
+    let mut odd: Vec<usize> = memchr::memmem::find_iter(&data, b"/.").collect();
+    odd.extend(memchr::memmem::find_iter(&data, b"//"));
+    odd.sort_unstable();
+    let mut odd = odd.into_iter().peekable();
+    let mut at = 0usize;
+    let mut comma = None;
+    // Commas and line ends, in one pass.
+    for i in memchr::memchr2_iter(b',', b'\n', &data).chain(std::iter::once(data.len())) {
+        if i < data.len() && data[i] == b',' {
+            comma = comma.or(Some(i));
+            continue;
+        }
+        let line = &data[at..i];
+        let start = at;
+        at = i + 1;
+        let comma = comma.take();
+        // The common line: `path,hash,size`, unquoted, nothing to trim.
+        if let (Some(&b0), Some(c)) = (line.first(), comma) {
+            if b0 != b'"' && !b0.is_ascii_whitespace() && c > start {
+                let p = &data[start..c];
+                if p.last() == Some(&b'n') && p.ends_with(b".dist-info/direct_url.json") {
+                    *has_direct_url = true;
+                }
+                while odd.next_if(|&o| o < start).is_some() {}
+                let plain = match odd.peek() {
+                    _ if b0 == b'.' || b0 == b'/' || p.last() == Some(&b'/') => false,
+                    Some(&o) if o + 1 < c => paths::is_plain_relative(p),
+                    _ => true,
+                };
+                if spans_ok && plain {
+                    spans.push((start as u32, c as u32));
+                } else {
+                    found.files.push_join(&site.dir, p);
+                }
+                continue;
+            }
+        }
+        match text::record_path(line) {
+            Some(p) => {
+                if p.ends_with(b".dist-info/direct_url.json") {
+                    *has_direct_url = true;
+                }
+                found.files.push_join(&site.dir, &p)
+            }
+            None if text::trim(line).is_empty() => {}
+            None => bad += 1,
+        }
+    }
+    (
+        SiteFiles {
+            site: site_no,
+            data,
+            spans,
+        },
+        bad,
+    )
+}
+
 /// Without `RECORD`: dpkg's list, else `top_level.txt`, else a guess from the name.
 pub(crate) fn no_record(
     meta: &[u8],
@@ -115,6 +195,7 @@ pub(crate) fn no_record(
 ) {
     if let Some((pkg, files)) = dpkg.files_of(meta) {
         found.files.clear();
+        found.site_files.clear();
         for f in &files {
             found.files.push(f);
         }
@@ -131,20 +212,6 @@ pub(crate) fn no_record(
             &dir,
             "no RECORD, no dpkg list and no top-level module found; only the metadata is mapped",
         );
-    }
-}
-
-fn read_installer(dir: &std::path::Path) -> Vec<u8> {
-    match fs::read(dir.join("INSTALLER")) {
-        Ok(d) => {
-            let first = text::lines(&d).next().unwrap_or(b"");
-            if first.is_empty() {
-                b"unknown".to_vec()
-            } else {
-                first.to_vec()
-            }
-        }
-        Err(_) => b"unknown".to_vec(),
     }
 }
 

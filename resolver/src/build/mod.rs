@@ -16,6 +16,7 @@ mod conda;
 mod dist_info;
 mod dpkg;
 mod egg_info;
+mod fsio;
 mod interp;
 mod model;
 mod paths;
@@ -208,7 +209,7 @@ pub fn build(opts: &BuildOptions, progress: &dyn Progress) -> Result<BuildReport
         .map(|job| {
             let s = match job {
                 Job::DistInfo(p, _) if covered.contains(p) => model::Scanned::default(),
-                Job::DistInfo(p, i) => dist_info::scan(p, &plan.sites[*i], &dpkg),
+                Job::DistInfo(p, i) => dist_info::scan(p, *i, &plan.sites[*i], &dpkg),
                 Job::EggInfo(p, i) => egg_info::scan_egg_info(p, &plan.sites[*i], &dpkg),
                 Job::Egg(p, i) => egg_info::scan_egg(p, &plan.sites[*i]),
             };
@@ -237,6 +238,7 @@ pub fn build(opts: &BuildOptions, progress: &dyn Progress) -> Result<BuildReport
                         existing.fields = f.fields;
                     }
                     existing.files.extend(&f.files);
+                    existing.site_files.extend(f.site_files);
                     existing.dirs.extend(f.dirs);
                 }
                 None => {

@@ -1,6 +1,8 @@
 //! What the scanners find, before it becomes a map.
 
+use std::os::fd::OwnedFd;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use crate::DistFields;
 
@@ -29,6 +31,31 @@ pub(crate) struct Site {
     pub env: Vec<u8>,
     /// Names of its entries (for `top_level.txt` fallbacks).
     pub listing: Vec<Vec<u8>>,
+    /// The directory, open (`O_PATH`): metadata files are opened relative
+    /// to it, so the kernel walks two components instead of the whole path.
+    pub fd: Option<Arc<OwnedFd>>,
+}
+
+/// Files of one distribution below one site directory, as paths relative to
+/// it: spans of the `RECORD` text they were read from (no copy per line).
+/// Only plain relative paths (no empty, `.` or `..` component) are kept
+/// here, so `site/rel` is already normalised.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SiteFiles {
+    /// Index of the site directory in the plan.
+    pub site: usize,
+    /// The text the spans point into.
+    pub data: Vec<u8>,
+    /// (start, end) of each path in `data`.
+    pub spans: Vec<(u32, u32)>,
+}
+
+impl SiteFiles {
+    pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        self.spans
+            .iter()
+            .map(move |&(s, e)| &self.data[s as usize..e as usize])
+    }
 }
 
 /// Absolute, normalised paths packed in one buffer (one allocation for
@@ -86,6 +113,8 @@ pub(crate) struct Found {
     pub fields: DistFields,
     /// Absolute, normalised paths of its files.
     pub files: PathList,
+    /// More of its files, relative to a site directory.
+    pub site_files: Vec<SiteFiles>,
     /// Whole directories it owns (eggs, editable source trees, top-level
     /// packages of distributions without a file list).
     pub dirs: Vec<Vec<u8>>,

@@ -138,5 +138,27 @@ mod tests {
         assert!(is_below(b"/a/b", b"/a"));
         assert!(!is_below(b"/a", b"/a"));
         assert_eq!(percent_decode("/a%20b/%zz%4"), b"/a b/%zz%4");
+        for (p, plain) in [
+            (&b"a/b.py"[..], true),
+            (b".hidden/x", true),
+            (b"a/..b/c", true),
+            (b"a/b../c", true),
+            (b"...", true),
+            (b"a", true),
+            (b"", false),
+            (b"/a", false),
+            (b"a/", false),
+            (b"a//b", false),
+            (b".", false),
+            (b"..", false),
+            (b"./a", false),
+            (b"../a", false),
+            (b"a/./b", false),
+            (b"a/../b", false),
+            (b"a/.", false),
+            (b"a/..", false),
+        ] {
+            assert_eq!(is_plain_relative(p), plain, "{}", show(p));
+        }
     }
 }

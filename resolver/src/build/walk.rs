@@ -4,6 +4,9 @@
 use std::collections::HashSet;
 use std::fs;
 use std::path::Path;
+use std::sync::Arc;
+
+use rustix::fs::{Mode, OFlags};
 
 use super::model::{Site, Warning};
 use super::{interp, paths, pth, BuildOptions, RootSummary};
@@ -130,10 +133,18 @@ impl Plan {
                 Err(e) => self.warn(&f, format!("cannot read ({e})")),
             }
         }
+        let fd = rustix::fs::open(
+            &p,
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .ok()
+        .map(Arc::new);
         self.sites.push(Site {
             dir: dir.to_vec(),
             env: env.to_vec(),
             listing,
+            fd,
         });
         if depth < MAX_PTH_DEPTH {
             for d in more {
