@@ -9,7 +9,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::model::Found;
+use super::model::{Found, SiteFiles};
 use super::paths;
 use crate::format::{TARGET_NONE, TARGET_STDLIB};
 
@@ -100,31 +100,57 @@ struct Group {
     split: bool,
 }
 
+/// Counts `id`'s claim on `comp` (below it or the component itself).
+fn add_to<'a>(groups: &mut FastMap<&'a [u8], Group>, comp: &'a [u8], id: u32, below: bool) {
+    let g = groups.entry(comp).or_insert(Group {
+        owner: id,
+        other: id,
+        mixed: false,
+        dir: false,
+        file: false,
+        split: false,
+    });
+    if g.owner != id {
+        g.mixed = true;
+        g.other = g.owner.max(id);
+        g.owner = g.owner.min(id);
+    }
+    if below {
+        g.dir = true;
+    } else {
+        g.file = true;
+    }
+}
+
+/// Whether group `comp` is split; `last` remembers the previous answer.
+fn is_split<'a>(
+    groups: &FastMap<&'a [u8], Group>,
+    last: &mut (&'a [u8], bool),
+    comp: &'a [u8],
+) -> bool {
+    match *last {
+        (c, split) if c == comp && !c.is_empty() => split,
+        _ => {
+            let split = groups.get(comp).is_some_and(|g| g.split);
+            *last = (comp, split);
+            split
+        }
+    }
+}
+
+/// What a partition is made of: a path with its distribution, or all the
+/// paths of a [`SiteFiles`] (below the partition's directory), by runs.
+#[derive(Clone, Copy)]
+enum Src<'a> {
+    Path(&'a [u8], u32),
+    Runs(&'a SiteFiles, u32),
+}
+
 struct Partition<'f, 'p> {
     founds: &'f [Found],
     protected: &'p HashSet<&'p [u8]>,
     keys: FastMap<Vec<u8>, u32>,
     out: Keys,
-}
-
-/// [`split_first`], faster when the first component is likely `prev`'s
-/// (consecutive items mostly share it).
-fn split_after<'a>(rel: &'a [u8], prev: &'a [u8]) -> (&'a [u8], Option<&'a [u8]>) {
-    if !prev.is_empty() && rel.len() >= prev.len() && rel[..prev.len()] == *prev {
-        match rel.get(prev.len()) {
-            None => return (prev, None),
-            Some(b'/') => return (prev, Some(&rel[prev.len() + 1..])),
-            Some(_) => {}
-        }
-    }
-    split_first(rel)
-}
-
-fn split_first(rel: &[u8]) -> (&[u8], Option<&[u8]>) {
-    match memchr::memchr(b'/', rel) {
-        Some(i) => (&rel[..i], Some(&rel[i + 1..])),
-        None => (rel, None),
-    }
 }
 
 impl Partition<'_, '_> {
@@ -142,38 +168,33 @@ impl Partition<'_, '_> {
     /// Keys for `items` (paths relative to the directory `base`, which ends
     /// with `/`): a uniform first component becomes one key; a shared one
     /// is split further.
-    fn run(&mut self, base: &[u8], items: Vec<(&[u8], u32)>) {
-        let mut groups: FastMap<&[u8], Group> = FastMap::default();
+    fn run<'a>(&mut self, base: &[u8], items: Vec<Src<'a>>) {
+        let mut groups: FastMap<&'a [u8], Group> = FastMap::default();
         // A distribution's files come together, mostly many in a row below
         // one first component: such a run counts once.
         let mut last: (&[u8], u32, bool) = (b"", u32::MAX, false);
-        for &(rel, id) in &items {
-            let (comp, rest) = split_after(rel, last.0);
-            if comp.is_empty() {
-                continue;
-            }
-            let below = matches!(rest, Some(r) if !r.is_empty());
-            if (comp, id, below) == last {
-                continue;
-            }
-            last = (comp, id, below);
-            let g = groups.entry(comp).or_insert(Group {
-                owner: id,
-                other: id,
-                mixed: false,
-                dir: false,
-                file: false,
-                split: false,
-            });
-            if g.owner != id {
-                g.mixed = true;
-                g.other = g.owner.max(id);
-                g.owner = g.owner.min(id);
-            }
-            if below {
-                g.dir = true;
-            } else {
-                g.file = true;
+        for src in &items {
+            match *src {
+                Src::Path(rel, id) => {
+                    let (comp, rest) = paths::split_after(rel, last.0);
+                    if comp.is_empty() {
+                        continue;
+                    }
+                    let below = matches!(rest, Some(r) if !r.is_empty());
+                    if (comp, id, below) != last {
+                        last = (comp, id, below);
+                        add_to(&mut groups, comp, id, below);
+                    }
+                }
+                Src::Runs(sf, id) => {
+                    for r in &sf.runs {
+                        let comp = sf.comp(r);
+                        if (comp, id, r.below) != last {
+                            last = (comp, id, r.below);
+                            add_to(&mut groups, comp, id, r.below);
+                        }
+                    }
+                }
             }
         }
         let mut path = base.to_vec();
@@ -184,22 +205,29 @@ impl Partition<'_, '_> {
             g.split = g.dir && (g.mixed || self.protected.contains(&path[..]));
             any_split |= g.split;
         }
-        let mut sub: FastMap<&[u8], Vec<(&[u8], u32)>> = FastMap::default();
+        let mut sub: FastMap<&'a [u8], Vec<Src<'a>>> = FastMap::default();
         if any_split {
             let mut last: (&[u8], bool) = (b"", false);
-            for &(rel, id) in &items {
-                let (comp, rest) = split_after(rel, last.0);
-                let split = match last {
-                    (c, split) if c == comp && !c.is_empty() => split,
-                    _ => {
-                        let split = groups.get(comp).is_some_and(|g| g.split);
-                        last = (comp, split);
-                        split
+            for src in &items {
+                match *src {
+                    Src::Path(rel, id) => {
+                        let (comp, rest) = paths::split_after(rel, last.0);
+                        if let (true, Some(r)) = (is_split(&groups, &mut last, comp), rest) {
+                            if !r.is_empty() {
+                                sub.entry(comp).or_default().push(Src::Path(r, id));
+                            }
+                        }
                     }
-                };
-                if let (true, Some(r)) = (split, rest) {
-                    if !r.is_empty() {
-                        sub.entry(comp).or_default().push((r, id));
+                    Src::Runs(sf, id) => {
+                        for r in sf.runs.iter().filter(|r| r.below) {
+                            let comp = sf.comp(r);
+                            if is_split(&groups, &mut last, comp) {
+                                let cut = comp.len() + 1;
+                                sub.entry(comp)
+                                    .or_default()
+                                    .extend(sf.run_paths(r).map(|p| Src::Path(&p[cut..], id)));
+                            }
+                        }
                     }
                 }
             }
@@ -283,7 +311,7 @@ pub(crate) fn compute(
                 .collect()
         })
         .collect();
-    let mut per_site: Vec<Vec<(&[u8], u32)>> = vec![Vec::new(); sites.len()];
+    let mut per_site: Vec<Vec<Src>> = vec![Vec::new(); sites.len()];
     let mut outside: FastMap<&[u8], u32> = FastMap::default();
     for (id, f) in founds.iter().enumerate() {
         let id = id as u32;
@@ -292,21 +320,21 @@ pub(crate) fn compute(
                 // Nothing else below the site: the path is the item.
                 [(j, _)] if *j == sf.site => {
                     part.out.files += sf.spans.len();
-                    per_site[sf.site].extend(sf.iter().map(|rel| (rel, id)));
+                    per_site[sf.site].push(Src::Runs(sf, id));
                 }
                 cands => {
                     for rel in sf.iter() {
                         part.out.files += 1;
                         for &(j, sub) in cands {
                             if sub.is_empty() {
-                                per_site[j].push((rel, id));
+                                per_site[j].push(Src::Path(rel, id));
                                 break;
                             }
                             if rel.len() > sub.len() + 1
                                 && rel.starts_with(sub)
                                 && rel[sub.len()] == b'/'
                             {
-                                per_site[j].push((&rel[sub.len() + 1..], id));
+                                per_site[j].push(Src::Path(&rel[sub.len() + 1..], id));
                                 break;
                             }
                         }
@@ -326,7 +354,7 @@ pub(crate) fn compute(
                     } else {
                         sites[i].len() + 1
                     };
-                    per_site[i].push((&file[cut..], id));
+                    per_site[i].push(Src::Path(&file[cut..], id));
                 }
                 None => match outside.get(file) {
                     Some(&cur) if cur != id => part.conflict(file, cur, id),

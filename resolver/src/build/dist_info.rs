@@ -64,8 +64,10 @@ pub(crate) fn scan(meta: &[u8], site_no: usize, site: &Site, dpkg: &DpkgIndex) -
     match fsio::open_in(site, &rel).and_then(fsio::read_all) {
         Ok(data) => {
             has_direct_url = false;
-            let (files, bad) = read_record(data, site_no, site, &mut found, &mut has_direct_url);
+            let (mut files, bad) =
+                read_record(data, site_no, site, &mut found, &mut has_direct_url);
             if !files.spans.is_empty() {
+                files.set_runs();
                 found.site_files.push(files);
             }
             if bad > 0 {
@@ -180,6 +182,7 @@ fn read_record(
             site: site_no,
             data,
             spans,
+            runs: Vec::new(),
         },
         bad,
     )

@@ -48,9 +48,64 @@ pub(crate) struct SiteFiles {
     pub data: Vec<u8>,
     /// (start, end) of each path in `data`.
     pub spans: Vec<(u32, u32)>,
+    /// The spans in runs of one first component (see [`SiteFiles::set_runs`]).
+    pub runs: Vec<Run>,
+}
+
+/// Consecutive paths of a [`SiteFiles`] with the same first component, all
+/// below it (`numpy/...`) or all that component itself (`six.py`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Run {
+    /// The spans `first..end`.
+    pub first: u32,
+    pub end: u32,
+    /// Length of the first component.
+    pub comp_len: u32,
+    /// Whether the paths lie below the component.
+    pub below: bool,
 }
 
 impl SiteFiles {
+    /// Groups the spans into [`Run`]s (done while scanning, in parallel, so
+    /// that the map's partition looks at a few runs per distribution
+    /// instead of every path).
+    pub fn set_runs(&mut self) {
+        let mut runs: Vec<Run> = Vec::new();
+        let mut prev: &[u8] = b"";
+        for (k, &(s, e)) in self.spans.iter().enumerate() {
+            let p = &self.data[s as usize..e as usize];
+            let (comp, rest) = super::paths::split_after(p, prev);
+            let below = rest.is_some_and(|r| !r.is_empty());
+            match runs.last_mut() {
+                // `split_after` hands back `prev` itself when it is the same component.
+                Some(r) if std::ptr::eq(comp, prev) && r.below == below => {
+                    r.end = k as u32 + 1;
+                }
+                _ => runs.push(Run {
+                    first: k as u32,
+                    end: k as u32 + 1,
+                    comp_len: comp.len() as u32,
+                    below,
+                }),
+            }
+            prev = comp;
+        }
+        self.runs = runs;
+    }
+
+    /// The first component of run `r`.
+    pub fn comp(&self, r: &Run) -> &[u8] {
+        let s = self.spans[r.first as usize].0 as usize;
+        &self.data[s..s + r.comp_len as usize]
+    }
+
+    /// The paths of run `r`.
+    pub fn run_paths(&self, r: &Run) -> impl Iterator<Item = &[u8]> {
+        self.spans[r.first as usize..r.end as usize]
+            .iter()
+            .map(move |&(s, e)| &self.data[s as usize..e as usize])
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
         self.spans
             .iter()
@@ -133,5 +188,41 @@ impl Scanned {
             path: path.into(),
             message: message.into(),
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_of_site_files() {
+        let data = b"a/x,\na/y/z,\na,\nb.py,\na/w,\nab/c,\n".to_vec();
+        let mut spans = Vec::new();
+        let mut at = 0u32;
+        for line in data.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            spans.push((at, at + line.len() as u32 - 1));
+            at += line.len() as u32 + 1;
+        }
+        let mut sf = SiteFiles {
+            site: 0,
+            data,
+            spans,
+            runs: Vec::new(),
+        };
+        sf.set_runs();
+        let got: Vec<(&[u8], bool, usize)> = sf
+            .runs
+            .iter()
+            .map(|r| (sf.comp(r), r.below, sf.run_paths(r).count()))
+            .collect();
+        let want: Vec<(&[u8], bool, usize)> = vec![
+            (b"a", true, 2),
+            (b"a", false, 1),
+            (b"b.py", false, 1),
+            (b"a", true, 1),
+            (b"ab", true, 1),
+        ];
+        assert_eq!(got, want);
     }
 }

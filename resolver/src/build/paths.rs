@@ -60,6 +60,27 @@ pub(crate) fn is_plain_relative(rel: &[u8]) -> bool {
             .all(|c| !c.is_empty() && c != b"." && c != b"..")
 }
 
+/// [`split_first`], faster when the first component is likely `prev`'s
+/// (consecutive items mostly share it).
+pub(crate) fn split_after<'a>(rel: &'a [u8], prev: &'a [u8]) -> (&'a [u8], Option<&'a [u8]>) {
+    if !prev.is_empty() && rel.len() >= prev.len() && rel[..prev.len()] == *prev {
+        match rel.get(prev.len()) {
+            None => return (prev, None),
+            Some(b'/') => return (prev, Some(&rel[prev.len() + 1..])),
+            Some(_) => {}
+        }
+    }
+    split_first(rel)
+}
+
+/// The first component of a relative path and the rest after its `/`.
+pub(crate) fn split_first(rel: &[u8]) -> (&[u8], Option<&[u8]>) {
+    match memchr::memchr(b'/', rel) {
+        Some(i) => (&rel[..i], Some(&rel[i + 1..])),
+        None => (rel, None),
+    }
+}
+
 /// The parent directory of a normalised path (`/a/b` -> `/a`, `/a` -> ``).
 pub(crate) fn parent(p: &[u8]) -> Option<&[u8]> {
     let cut = p.iter().rposition(|&b| b == b'/')?;
