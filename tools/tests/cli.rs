@@ -586,7 +586,7 @@ fn run_execs_the_command_under_the_tracer() {
 #[test]
 fn run_with_a_missing_command_fails_clearly() {
     let site = Site::new();
-    let lib = libpyusage();
+    let lib = lib_for_failures(site.tmp.path());
     for cmd in [
         "/nonexistent/bin/python3",
         "pyusage-no-such-command-anywhere",
@@ -667,13 +667,40 @@ fn run_with_a_missing_library_fails_before_running_anything() {
     );
     assert!(!marker.exists());
 
-    // Installed as the README says (`lib/pyusage/` beside `bin/`): found.
+    // Installed as the README says (`lib/pyusage/` beside `bin/`): found,
+    // and put in LD_PRELOAD.
     let libdir = site.tmp.path().join("prefix/lib/pyusage");
     fs::create_dir_all(&libdir).unwrap();
-    fs::copy(libpyusage(), libdir.join("libpyusage.so")).unwrap();
+    fs::copy(
+        lib_for_failures(site.tmp.path()),
+        libdir.join("libpyusage.so"),
+    )
+    .unwrap();
     let out = run(&mut c);
     out.assert_ok();
     assert!(marker.exists(), "the command did not run:\n{out}");
+    let mut c2 = std::process::Command::new(&copy);
+    for v in SETTING_VARS {
+        c2.env_remove(v);
+    }
+    c2.env_remove("LD_PRELOAD")
+        .arg("run")
+        .arg("--config")
+        .arg(&site.config)
+        .arg("--spool")
+        .arg(&site.spool)
+        .arg("--runtime-dir")
+        .arg(&site.runtime)
+        .args(["--", "/usr/bin/env"]);
+    let out = run(&mut c2);
+    out.assert_ok();
+    let want = format!(
+        "LD_PRELOAD={}",
+        fs::canonicalize(libdir.join("libpyusage.so"))
+            .unwrap()
+            .display()
+    );
+    assert!(out.stdout.lines().any(|l| l == want), "no `{want}`:\n{out}");
 }
 
 #[test]
@@ -682,7 +709,7 @@ fn run_with_an_unusable_spool_or_runtime_dir_fails_before_running_anything() {
     let marker = site.tmp.path().join("ran");
     let file = site.tmp.path().join("a-file");
     fs::write(&file, "").unwrap();
-    let lib = libpyusage();
+    let lib = lib_for_failures(site.tmp.path());
     for which in ["--spool", "--runtime-dir"] {
         let bad = file.join("sub");
         let (spool, runtime) = if which == "--spool" {

@@ -504,15 +504,27 @@ pub fn owner(path: &Path) -> u32 {
     fs::symlink_metadata(path).unwrap().uid()
 }
 
-/// The tracer library the release build made (needed only where a command
-/// really runs under the tracer).
-pub fn libpyusage() -> PathBuf {
+/// The tracer library the release build made, if it was built (`cargo build
+/// --release`, as `make test` does before the tests).
+pub fn built_libpyusage() -> Option<PathBuf> {
     let beside = Path::new(exe()).with_file_name("libpyusage.so");
     let release = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/libpyusage.so");
-    for p in [beside, release] {
-        if p.is_file() {
-            return p;
-        }
-    }
-    panic!("libpyusage.so not built: run `cargo build --release` first")
+    [beside, release].into_iter().find(|p| p.is_file())
+}
+
+/// The tracer library, where a command really runs under it.
+pub fn libpyusage() -> PathBuf {
+    built_libpyusage()
+        .expect("libpyusage.so not built: run `cargo build --release` first (`make test` does)")
+}
+
+/// A file to pass as `--lib` where `pyusage run` must fail before it execs
+/// anything (the library is only looked up, never loaded): the real library
+/// if built, else an empty file in `dir`.
+pub fn lib_for_failures(dir: &Path) -> PathBuf {
+    built_libpyusage().unwrap_or_else(|| {
+        let p = dir.join("placeholder-libpyusage.so");
+        fs::write(&p, b"").unwrap();
+        p
+    })
 }
