@@ -14,7 +14,8 @@ use pyusage_map_reader::{Lookup, PackageMap};
 pub struct Overrides<'a> {
     /// The uid that owns the raw file (the sweep trusts this, not the record).
     pub uid: Option<u32>,
-    /// The user name for that uid.
+    /// The user name for that uid. When `uid` is overridden, this is the only
+    /// source of `user`: a name written inside the record is not trusted.
     pub user: Option<&'a [u8]>,
     /// How the process ended, if the record does not say.
     pub ending: Option<Ending>,
@@ -89,7 +90,11 @@ pub fn render(
     out.key(false, "uid");
     out.int(i64::from(ov.uid.unwrap_or(rec.uid)));
     out.key(false, "user");
-    out.opt_string(ov.user.or(text(tag::USER)));
+    out.opt_string(if ov.uid.is_some() {
+        ov.user
+    } else {
+        ov.user.or(text(tag::USER))
+    });
     out.key(false, "host");
     out.string(text(tag::HOST).unwrap_or(b""));
     out.key(false, "exe");
@@ -221,7 +226,7 @@ fn render_unmapped(rec: &RawRecord<'_>, map: Option<&PackageMap<'_>>, out: &mut 
     out.raw(b"[");
     let mut first = true;
     for e in rec.entries().filter(|e| e.tag == tag::UNMAPPED) {
-        let Some((_, path)) = e.payload.split_first() else {
+        let Some((_, path)) = e.payload.split_first().filter(|(_, p)| !p.is_empty()) else {
             continue;
         };
         if let Some(map) = map {
@@ -256,6 +261,7 @@ fn render_native(rec: &RawRecord<'_>, out: &mut Out<'_>) {
                 .filter_map(|e| e.payload.split_first())
                 .filter(move |(k, _)| **k == kind)
                 .map(|(_, name)| name)
+                .filter(|name| !name.is_empty())
         };
         let mut first = true;
         for (j, name) in names().enumerate() {

@@ -150,6 +150,25 @@ pub fn run(args: ConfigArgs) -> Result<ExitCode> {
     }
 }
 
+/// `[map_build]`: `roots` and `pythons`, arrays of strings. A tracer key
+/// written below the table header lands here too, and the tracer never sees it.
+fn check_map_build(build: &toml::Table, problems: &mut Vec<String>) {
+    for (key, value) in build {
+        match key.as_str() {
+            "roots" | "pythons" => {
+                let strings = value.as_array().is_some_and(|a| a.iter().all(toml::Value::is_str));
+                if !strings {
+                    problems.push(format!("`map_build.{key}` must be an array of strings"));
+                }
+            }
+            k if pyusage_record::config::KEYS.contains(&k) => problems.push(format!(
+                "`{k}` is inside [map_build], where the tracer never reads it: move it above the table"
+            )),
+            k => problems.push(format!("unknown key `map_build.{k}` (known: roots, pythons)")),
+        }
+    }
+}
+
 /// Every problem found in a configuration file.
 pub fn check(file: &Path) -> Result<Vec<String>> {
     let text =
@@ -160,11 +179,13 @@ pub fn check(file: &Path) -> Result<Vec<String>> {
     };
     let mut problems = Vec::new();
     for (key, value) in &table {
-        if value.is_table() {
-            continue; // [map_build] and future tables belong to the tools
-        }
-        if !pyusage_record::config::KEYS.contains(&key.as_str()) {
-            problems.push(format!("unknown key `{key}`"));
+        match (key.as_str(), value) {
+            ("map_build", toml::Value::Table(build)) => check_map_build(build, &mut problems),
+            (_, toml::Value::Table(_)) => problems.push(format!("unknown table `[{key}]`")),
+            (key, _) if !pyusage_record::config::KEYS.contains(&key) => {
+                problems.push(format!("unknown key `{key}`"))
+            }
+            _ => {}
         }
     }
     let mut parsed = Config::default();

@@ -38,7 +38,13 @@ enum Command {
 }
 
 /// Variables that name settings; an empty one means "not set", as in the tracer.
-const SETTING_VARS: [&str; 5] = ["PYUSAGE_CONFIG", "PYUSAGE_SPOOL", "PYUSAGE_RUNTIME_DIR", "PYUSAGE_MAP", "PYUSAGE_LIB"];
+const SETTING_VARS: [&str; 5] = [
+    "PYUSAGE_CONFIG",
+    "PYUSAGE_SPOOL",
+    "PYUSAGE_RUNTIME_DIR",
+    "PYUSAGE_MAP",
+    "PYUSAGE_LIB",
+];
 
 fn main() -> ExitCode {
     for var in SETTING_VARS {

@@ -167,7 +167,12 @@ fn sweep_one(
     quarantine: &Path,
     dry_run: bool,
 ) -> Result<Outcome> {
-    let meta = std::fs::symlink_metadata(path)?;
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        // Another sweep shipped (or the process removed) it since we listed it.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Outcome::LostRace),
+        Err(e) => return Err(e.into()),
+    };
     let young = meta
         .modified()
         .ok()
@@ -181,7 +186,11 @@ fn sweep_one(
             dry_run,
         );
     }
-    let bytes = std::fs::read(path)?;
+    let bytes = match read_record_file(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Outcome::LostRace),
+        Err(e) => return quarantine_file(path, quarantine, &e.to_string(), dry_run),
+    };
     let rec = match RawRecord::parse(&bytes) {
         Ok(rec) => rec,
         Err(_) if young => return Ok(Outcome::Live), // its writer may still be setting it up
@@ -203,7 +212,10 @@ fn sweep_one(
     if std::fs::rename(path, &claimed).is_err() {
         return Ok(Outcome::LostRace);
     }
-    let bytes = std::fs::read(&claimed)?;
+    let bytes = match read_record_file(&claimed) {
+        Ok(bytes) => bytes,
+        Err(e) => return quarantine_file(&claimed, quarantine, &e.to_string(), false),
+    };
     let rec = match RawRecord::parse(&bytes) {
         Ok(rec) => rec,
         Err(err) => return quarantine_file(&claimed, quarantine, &err.to_string(), false),
@@ -241,18 +253,101 @@ fn claim_path(path: &Path) -> PathBuf {
     path.with_file_name(format!("{base}.sweep-{}", std::process::id()))
 }
 
+/// Reads a raw record without following a symlink or blocking on a FIFO
+/// that a user may have put in its place, and without reading more than a
+/// record can hold.
+fn read_record_file(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)?;
+    let meta = file.metadata()?;
+    if !meta.file_type().is_file() || meta.len() > u64::from(MAX_CAPACITY) {
+        return Err(std::io::Error::other("not a regular file of record size"));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(u64::from(MAX_CAPACITY)).read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// Moves `path` to another file system as what it is: a symlink stays a
+/// symlink (never followed), a FIFO a FIFO (never opened), a regular file is
+/// copied byte for byte. Anything else stays where it is.
+fn move_across(path: &Path, target: &Path) -> Result<()> {
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    let kind = std::fs::symlink_metadata(path)?.file_type();
+    if kind.is_symlink() {
+        std::os::unix::fs::symlink(std::fs::read_link(path)?, target)?;
+    } else if kind.is_fifo() {
+        let c = std::ffi::CString::new(target.as_os_str().as_encoded_bytes())?;
+        // SAFETY: c is a NUL-terminated path.
+        if unsafe { libc::mkfifo(c.as_ptr(), 0o600) } != 0 {
+            return Err(std::io::Error::last_os_error()).context("mkfifo in quarantine");
+        }
+    } else if kind.is_file() {
+        let mut from = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .open(path)?;
+        let mut to = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(target)?;
+        std::io::copy(&mut from, &mut to)?;
+        to.sync_all()?;
+    } else {
+        anyhow::bail!("cannot move {} to another file system", path.display());
+    }
+    std::fs::remove_file(path)
+        .with_context(|| format!("quarantined a copy but cannot remove {}", path.display()))
+}
+
+/// Moves a bad file into the quarantine directory, never replacing an earlier
+/// one there and never following or opening it (it may be a symlink or a FIFO).
 fn quarantine_file(path: &Path, quarantine: &Path, why: &str, dry_run: bool) -> Result<Outcome> {
     eprintln!("pyusage: {}: {why}; quarantined", path.display());
     if dry_run {
         return Ok(Outcome::Quarantined);
     }
-    std::fs::create_dir_all(quarantine)
-        .with_context(|| format!("cannot create {}", quarantine.display()))?;
-    let target = quarantine.join(path.file_name().unwrap_or_default());
-    std::fs::rename(path, &target)
-        .or_else(|_| std::fs::copy(path, &target).and_then(|_| std::fs::remove_file(path)))
-        .with_context(|| format!("cannot move to {}", target.display()))?;
-    Ok(Outcome::Quarantined)
+    match std::fs::symlink_metadata(quarantine) {
+        Ok(m) if m.file_type().is_dir() => {}
+        Ok(_) => anyhow::bail!(
+            "quarantine {} is not a directory (a symlink?)",
+            quarantine.display()
+        ),
+        Err(_) => std::fs::create_dir(quarantine)
+            .with_context(|| format!("cannot create {}", quarantine.display()))?,
+    }
+    let name = path
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
+    let name = name.split(".sweep-").next().unwrap_or(&name).to_owned();
+    for n in 0..1000 {
+        let target = if n == 0 {
+            quarantine.join(&name)
+        } else {
+            quarantine.join(format!("{name}.{n}"))
+        };
+        if std::fs::symlink_metadata(&target).is_ok() {
+            continue;
+        }
+        match std::fs::rename(path, &target) {
+            Ok(()) => {}
+            Err(e) if e.raw_os_error() == Some(libc::EXDEV) => move_across(path, &target)?,
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot move to {}", target.display()))
+            }
+        }
+        return Ok(Outcome::Quarantined);
+    }
+    anyhow::bail!(
+        "{}: too many quarantined files named {name}",
+        quarantine.display()
+    )
 }
 
 /// The passwd name of `uid`, if it has one.

@@ -280,8 +280,6 @@ fn dry_run_ships_and_moves_nothing() {
 }
 
 #[test]
-#[ignore = "bug: quarantine_file renames over an existing quarantine entry of the same name, \
-            destroying the earlier bad file (sweep.rs quarantine_file)"]
 fn quarantine_never_replaces_an_earlier_bad_file() {
     let site = Site::new();
     let name = "rec-7-same-name.bin";
@@ -310,8 +308,6 @@ fn quarantine_never_replaces_an_earlier_bad_file() {
 /// which opens the FIFO for reading and blocks for ever, and copies what a
 /// symlink points at instead of the link.
 #[test]
-#[ignore = "bug: with --quarantine on another file system, quarantine_file's fs::copy fallback \
-            blocks for ever on a FIFO and dereferences symlinks (sweep.rs quarantine_file)"]
 fn quarantine_on_another_file_system_handles_fifos_and_symlinks() {
     let shm = Path::new("/dev/shm");
     let tmp_dev = fs::metadata(std::env::temp_dir()).unwrap().dev();
@@ -411,8 +407,6 @@ fn hostile_entries_in_a_valid_header_render_valid_json() {
 /// `docs/record.schema.json` forbids (`minLength: 1`): the sweep ships a
 /// record that ingest will refuse.
 #[test]
-#[ignore = "bug: empty NATIVE/UNMAPPED entries in a raw record are shipped as \"\" and the \
-            record fails docs/record.schema.json (record/src/render.rs)"]
 fn hostile_entries_still_ship_schema_valid_records() {
     let site = Site::new();
     let mut spec = RawSpec::dead();
@@ -609,8 +603,6 @@ fn user_name_comes_from_the_owner() {
 }
 
 #[test]
-#[ignore = "bug: for an owner uid with no passwd entry the sweep ships the user name written \
-            inside the record (spoofable) instead of null (sweep.rs: ov.user falls back to USER)"]
 fn user_name_is_not_taken_from_the_record_when_the_owner_has_none() {
     if !is_root() {
         eprintln!("skipped: needs root to give a record to another user");
@@ -709,8 +701,6 @@ fn concurrent_sweeps_ship_every_record_exactly_once() {
 /// (the file is gone by `symlink_metadata`) counts that as a failure, prints
 /// `No such file or directory` for it and exits 1, although nothing failed.
 #[test]
-#[ignore = "bug: a sweep racing another reports `No such file or directory` for records the \
-            other sweep shipped and exits 1 (sweep.rs: symlink_metadata(path)? in sweep_one)"]
 fn concurrent_sweeps_do_not_fail() {
     let site = Site::new();
     let (_, outs) = race(&site);
