@@ -393,3 +393,38 @@ per_python!(debug_allocators_other_argv0, &[];
     debug_alloc_argv0_3_13 => Python::pyenv(MODERN[5]),
     debug_alloc_argv0_debian_static => Python::debian(),
 );
+
+/// PyPy has no audit hooks: identical behaviour, and a record of the
+/// interpreter and its exit, made when the process ends.
+#[test]
+fn pypy_recorded_without_a_hook() {
+    let Some(py) = Python::at("/usr/bin/pypy3") else {
+        eprintln!(
+            "SKIP: /usr/bin/pypy3 missing (tests/fixtures/system-deps.sh installs it as root)"
+        );
+        return;
+    };
+    let t = Tracer::new();
+    let out = py
+        .prog()
+        .arg("-c")
+        .arg("import json, os\nprint(json.dumps([os.getpid() > 0]))\n")
+        .run_both(&t);
+    out.assert_success();
+    assert_eq!(out.stdout_str(), "[true]\n");
+    let r = t.record_of(out.pid);
+    assert_eq!(r.0["python"]["implementation"], "pypy");
+    assert_eq!(r.0["python"]["version"], py.version.as_str());
+    assert_eq!(r.0["script"], "-c");
+    r.assert_ended("exit", Some(0), None);
+    assert_eq!(t.records().len(), 1);
+
+    let t = Tracer::new();
+    let out = py
+        .prog()
+        .arg("-c")
+        .arg("import os\nos._exit(5)\n")
+        .run_both(&t);
+    assert_eq!(out.code(), 5);
+    t.record_of(out.pid).assert_ended("_exit", Some(5), None);
+}
