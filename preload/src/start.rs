@@ -179,16 +179,15 @@ fn start_python(argc: c_int, argv: *const *const c_char, envp: *const *const c_c
     g.config = Some(config);
 
     if api.hook_ready() {
-        // SAFETY: PySys_AddAuditHook may be called before Py_Initialize, which
-        // has not run yet (we are in a constructor); the hook is a plain
-        // function that lives as long as the process.
-        g.hooked = match (
-            hook_plan(&api, &env, &parsed, looks_like_python),
-            api.add_audit_hook,
-        ) {
+        let plan = hook_plan(&api, &env, &parsed, looks_like_python);
+        g.hooked = match (plan, api.add_audit_hook) {
+            // SAFETY: PySys_AddAuditHook may be called before Py_Initialize,
+            // which has not run yet (we are in a constructor); the hook is a
+            // plain function that lives as long as the process.
             (HookPlan::Plain, Some(add)) => unsafe {
                 add(crate::hook::audit_hook, core::ptr::null_mut()) == 0
             },
+            // SAFETY: as above, and the plan says CPython will use its debug allocator.
             (HookPlan::DebugHeader, _) => unsafe {
                 api.add_audit_hook_debug_allocated(crate::hook::audit_hook)
             },

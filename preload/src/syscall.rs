@@ -208,6 +208,8 @@ pub fn abort() -> ! {
 mod tests {
     use super::*;
 
+    // SAFETY (for the unsafe blocks below): a NUL-terminated literal path, and
+    // a mapping of the file's own size that is unmapped once, after use.
     #[test]
     fn files_and_mappings() {
         let fd = unsafe {

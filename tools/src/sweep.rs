@@ -352,6 +352,7 @@ fn quarantine_file(path: &Path, quarantine: &Path, why: &str, dry_run: bool) -> 
 
 /// The passwd name of `uid`, if it has one.
 fn user_name(uid: u32) -> Option<String> {
+    // SAFETY: passwd is plain data (integers and pointers); all-zero is valid.
     let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
     let mut buf = vec![0 as libc::c_char; 4096];
     let mut result: *mut libc::passwd = std::ptr::null_mut();
