@@ -47,14 +47,48 @@ pub struct DistFields {
     pub installer: Vec<u8>,
 }
 
+/// A fast, non-cryptographic hasher for path keys (inputs are metadata of
+/// installations the admin asked to scan, not network input).
+#[derive(Default, Clone, Copy)]
+pub(crate) struct FastBuild;
+
+/// The hasher of [`FastBuild`].
+pub(crate) struct Fast(u64);
+
+impl std::hash::BuildHasher for FastBuild {
+    type Hasher = Fast;
+    fn build_hasher(&self) -> Fast {
+        Fast(0)
+    }
+}
+
+impl std::hash::Hasher for Fast {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = self.0;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(0x517c_c1b7_2722_0a95);
+        }
+        for &b in chunks.remainder() {
+            h = (h.rotate_left(5) ^ b as u64).wrapping_mul(0x517c_c1b7_2722_0a95);
+        }
+        self.0 = h;
+    }
+    fn finish(&self) -> u64 {
+        crate::format::finish(self.0)
+    }
+}
+
 /// Accumulates a package map in memory.
 #[derive(Debug, Default)]
 pub struct MapWriter {
     strings: Vec<u8>,
-    interned: HashMap<Vec<u8>, (u32, u32)>,
+    interned: HashMap<Vec<u8>, (u32, u32), FastBuild>,
     dists: Vec<[(u32, u32); 4]>,
     roots: Vec<[(u32, u32); 2]>,
-    entries: HashMap<Vec<u8>, u32>,
+    entries: HashMap<Vec<u8>, u32, FastBuild>,
     built_at: u64,
 }
 

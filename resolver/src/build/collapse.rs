@@ -12,6 +12,7 @@ use std::collections::{HashMap, HashSet};
 use super::model::{Found, SiteFiles};
 use super::paths;
 use crate::format::{TARGET_NONE, TARGET_STDLIB};
+use crate::writer::FastBuild;
 
 /// Conflicts kept for the report (all are counted).
 const MAX_CONFLICTS_KEPT: usize = 200;
@@ -52,40 +53,6 @@ fn dir_key(d: &[u8]) -> Vec<u8> {
         k.push(b'/');
     }
     k
-}
-
-/// A fast, non-cryptographic hasher for path keys (inputs are metadata of
-/// installations the admin asked to scan, not network input).
-#[derive(Default, Clone, Copy)]
-pub(crate) struct FastBuild;
-
-/// The hasher of [`FastBuild`].
-pub(crate) struct Fast(u64);
-
-impl std::hash::BuildHasher for FastBuild {
-    type Hasher = Fast;
-    fn build_hasher(&self) -> Fast {
-        Fast(0)
-    }
-}
-
-impl std::hash::Hasher for Fast {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = self.0;
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(0x517c_c1b7_2722_0a95);
-        }
-        for &b in chunks.remainder() {
-            h = (h.rotate_left(5) ^ b as u64).wrapping_mul(0x517c_c1b7_2722_0a95);
-        }
-        self.0 = h;
-    }
-    fn finish(&self) -> u64 {
-        crate::format::finish(self.0)
-    }
 }
 
 type FastMap<K, V> = HashMap<K, V, FastBuild>;

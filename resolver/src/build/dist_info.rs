@@ -134,17 +134,12 @@ fn read_record(
     odd.sort_unstable();
     let mut odd = odd.into_iter().peekable();
     let mut at = 0usize;
-    let mut comma = None;
-    // Commas and line ends, in one pass.
-    for i in memchr::memchr2_iter(b',', b'\n', &data).chain(std::iter::once(data.len())) {
-        if i < data.len() && data[i] == b',' {
-            comma = comma.or(Some(i));
-            continue;
-        }
+    // Line ends in one pass; the first comma of each (short) line.
+    for i in memchr::memchr_iter(b'\n', &data).chain(std::iter::once(data.len())) {
         let line = &data[at..i];
         let start = at;
         at = i + 1;
-        let comma = comma.take();
+        let comma = memchr::memchr(b',', line).map(|c| start + c);
         // The common line: `path,hash,size`, unquoted, nothing to trim.
         if let (Some(&b0), Some(c)) = (line.first(), comma) {
             if b0 != b'"' && !b0.is_ascii_whitespace() && c > start {

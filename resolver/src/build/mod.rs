@@ -222,7 +222,8 @@ pub fn build(opts: &BuildOptions, progress: &dyn Progress) -> Result<BuildReport
     // Merge: one distribution per (env, normalised name, version); an
     // editable install's dist-info and the egg-info left in its source tree
     // are one distribution, and the installer that says more wins.
-    let mut by_fields: HashMap<(Vec<u8>, String, Vec<u8>), model::Found> = HashMap::new();
+    let mut by_fields: HashMap<(Vec<u8>, String, Vec<u8>), model::Found, crate::writer::FastBuild> =
+        HashMap::default();
     for s in scanned {
         plan.warnings.extend(s.warnings);
         if let Some(f) = s.found {
