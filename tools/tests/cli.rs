@@ -40,20 +40,23 @@ fn config_check_accepts_a_good_file() {
     config_check(&shipped).assert_ok();
 
     // Boundaries are inside the range.
-    for (i, text) in [
+    let edges = [
         "sample = 0\n",
         "sample = 1.0\n",
         "sample = 0.000001\n",
         "record_bytes = 4096\n",
         "record_bytes = 16777216\n",
         "",
-    ]
-    .iter()
-    .enumerate()
-    {
-        let f = config_file(dir.path(), &format!("edge{i}.toml"), text);
+    ];
+    assert_check_exits(dir.path(), "edge", &edges, 0);
+}
+
+/// Writes each text to its own file and asserts `config check`'s exit code.
+fn assert_check_exits(dir: &Path, stem: &str, texts: &[&str], code: i32) {
+    for (i, text) in texts.iter().enumerate() {
+        let f = config_file(dir, &format!("{stem}{i}.toml"), text);
         let out = config_check(&f);
-        assert_eq!(out.code, Some(0), "{text:?} should pass:\n{out}");
+        assert_eq!(out.code, Some(code), "{text:?} must exit {code}:\n{out}");
     }
 }
 
@@ -148,24 +151,18 @@ fn config_check_of_a_missing_or_unreadable_file_fails_naming_it() {
 
 /// After a table header every key belongs to that table in TOML, and the
 /// tracer skips it: `sample = 0.5` written below `[map_build]` silently does
-/// nothing. `config check` passes such a file, as it does typos inside
-/// `[map_build]` (`root = [...]`), which `map build --config` then ignores.
+/// nothing. `config check` must flag that, typos inside `[map_build]`
+/// (`root = [...]`), unknown tables, and values of the wrong type.
 #[test]
 fn config_check_flags_keys_the_tools_will_never_read() {
     let dir = tempfile::tempdir().unwrap();
-    for (i, text) in [
+    let unread = [
         "[map_build]\nroots = []\nsample = 0.5\n",
         "[map_build]\nroot = [\"/opt/env=env\"]\n",
         "[mapbuild]\nroots = [\"/opt/env=env\"]\n",
         "[map_build]\nroots = \"/opt/env\"\n",
-    ]
-    .iter()
-    .enumerate()
-    {
-        let f = config_file(dir.path(), &format!("t{i}.toml"), text);
-        let out = config_check(&f);
-        assert_eq!(out.code, Some(1), "{text:?} must fail:\n{out}");
-    }
+    ];
+    assert_check_exits(dir.path(), "t", &unread, 1);
 }
 
 #[test]

@@ -304,9 +304,9 @@ fn quarantine_never_replaces_an_earlier_bad_file() {
 }
 
 /// A FIFO or symlink moved to a quarantine on another file system (runtime dir
-/// on tmpfs, quarantine on disk: the usual layout) falls back to `fs::copy`,
-/// which opens the FIFO for reading and blocks for ever, and copies what a
-/// symlink points at instead of the link.
+/// on tmpfs, quarantine on disk: the usual layout) is moved as what it is: the
+/// FIFO is never opened (that would block for ever) and the symlink is never
+/// followed.
 #[test]
 fn quarantine_on_another_file_system_handles_fifos_and_symlinks() {
     let shm = Path::new("/dev/shm");
@@ -403,9 +403,9 @@ fn hostile_entries_in_a_valid_header_render_valid_json() {
 }
 
 /// Entries that are well formed but empty (a `NATIVE` kind byte with no file
-/// name, an `UNMAPPED` via byte with no path) are rendered as `""`, which
-/// `docs/record.schema.json` forbids (`minLength: 1`): the sweep ships a
-/// record that ingest will refuse.
+/// name, an `UNMAPPED` via byte with no path) must not be shipped as `""`,
+/// which `docs/record.schema.json` forbids (`minLength: 1`) and ingest would
+/// refuse.
 #[test]
 fn hostile_entries_still_ship_schema_valid_records() {
     let site = Site::new();
@@ -698,8 +698,8 @@ fn concurrent_sweeps_ship_every_record_exactly_once() {
 }
 
 /// A sweep that lists a record and then finds another sweep has taken it
-/// (the file is gone by `symlink_metadata`) counts that as a failure, prints
-/// `No such file or directory` for it and exits 1, although nothing failed.
+/// (the file is gone by the time it looks) has lost a race, not failed: no
+/// error message, exit 0.
 #[test]
 fn concurrent_sweeps_do_not_fail() {
     let site = Site::new();
