@@ -1,0 +1,203 @@
+//! The pyusage store: where `pyusage ingest` puts records and where
+//! `pyusage report` and `pyusage export` read them.
+//!
+//! One schema serves both backends: an SQLite file (the embedded default, no
+//! server) and a PostgreSQL database (a site's store). This crate owns it:
+//!
+//! - [`schema`]: the DDL of every version and the migrations between them;
+//!   `docs/store.md` describes every table and column;
+//! - [`package_set_digest`]: the digest that identifies a package set;
+//! - [`StoreUrl`]: what `--db` and the `store` configuration key accept;
+//! - [`Store`]: a connection to either backend, created or migrated on
+//!   opening (an older store is migrated in place, a newer one is refused with
+//!   a message naming both versions).
+#![deny(missing_docs)]
+
+mod digest;
+pub mod schema;
+mod url;
+
+pub use digest::{canonical_order, package_set_digest, Member};
+pub use schema::{Backend, SCHEMA_VERSION};
+pub use url::StoreUrl;
+
+use anyhow::{bail, Context, Result};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The key of the PostgreSQL advisory lock that serialises migrations and
+/// writers (ingests), so that concurrent ingests never deadlock on the
+/// dimension tables.
+pub const PG_LOCK_KEY: i64 = 0x7079_7573_6167_6531; // "pyusage1"
+
+/// How long an SQLite writer waits for another one before giving up.
+const SQLITE_BUSY_MS: u64 = 120_000;
+
+/// An open store of either kind.
+pub enum Store {
+    /// An SQLite file.
+    Sqlite(rusqlite::Connection),
+    /// A PostgreSQL connection.
+    Postgres(postgres::Client),
+}
+
+/// Microseconds since the epoch, now.
+pub fn now_us() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0)
+}
+
+impl Store {
+    /// Opens the store, creating it (an SQLite file and its directory's
+    /// tables, or the tables in a PostgreSQL database) or migrating it to
+    /// [`SCHEMA_VERSION`] as needed. A store written by a newer pyusage is
+    /// refused.
+    pub fn open(url: &StoreUrl) -> Result<Store> {
+        let mut store = Store::connect(url)?;
+        store.migrate().with_context(|| format!("store {url}"))?;
+        Ok(store)
+    }
+
+    /// Opens an existing store for reading; fails (naming the store) if it
+    /// does not exist or has no pyusage schema. An older schema is migrated.
+    pub fn open_existing(url: &StoreUrl) -> Result<Store> {
+        if let StoreUrl::Sqlite(path) = url {
+            if !path.exists() {
+                bail!("store {url} does not exist (run `pyusage ingest` first)");
+            }
+        }
+        let mut store = Store::connect(url)?;
+        if store.version()?.is_none() {
+            bail!("store {url} has no pyusage tables (run `pyusage ingest` first)");
+        }
+        store.migrate().with_context(|| format!("store {url}"))?;
+        Ok(store)
+    }
+
+    /// Which backend this is.
+    pub fn backend(&self) -> Backend {
+        match self {
+            Store::Sqlite(_) => Backend::Sqlite,
+            Store::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    fn connect(url: &StoreUrl) -> Result<Store> {
+        match url {
+            StoreUrl::Sqlite(path) => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir)
+                        .with_context(|| format!("cannot create {}", dir.display()))?;
+                }
+                let c = rusqlite::Connection::open(path)
+                    .with_context(|| format!("cannot open store {url}"))?;
+                c.busy_timeout(std::time::Duration::from_millis(SQLITE_BUSY_MS))?;
+                // WAL: reports can read while an ingest writes. FULL: a
+                // committed transaction survives a power cut, since ingest
+                // deletes spool files once it has committed.
+                c.pragma_update(None, "journal_mode", "WAL")
+                    .with_context(|| format!("store {url}"))?;
+                c.pragma_update(None, "synchronous", "FULL")?;
+                c.pragma_update(None, "foreign_keys", "OFF")?;
+                Ok(Store::Sqlite(c))
+            }
+            StoreUrl::Postgres(conn) => {
+                let c = postgres::Client::connect(conn, postgres::NoTls)
+                    .with_context(|| format!("cannot connect to store {url}"))?;
+                Ok(Store::Postgres(c))
+            }
+        }
+    }
+
+    /// The store's schema version; `None` if it has no pyusage tables.
+    pub fn version(&mut self) -> Result<Option<i64>> {
+        match self {
+            Store::Sqlite(c) => {
+                let exists: i64 = c.query_row(
+                    "SELECT count(*) FROM sqlite_master WHERE name = 'schema_version'",
+                    [],
+                    |r| r.get(0),
+                )?;
+                if exists == 0 {
+                    return Ok(None);
+                }
+                Ok(
+                    c.query_row("SELECT max(version) FROM schema_version", [], |r| {
+                        r.get::<_, Option<i64>>(0)
+                    })?,
+                )
+            }
+            Store::Postgres(c) => {
+                let exists: bool = c
+                    .query_one("SELECT to_regclass('schema_version') IS NOT NULL", &[])?
+                    .get(0);
+                if !exists {
+                    return Ok(None);
+                }
+                let v: Option<i32> = c
+                    .query_one("SELECT max(version) FROM schema_version", &[])?
+                    .get(0);
+                Ok(v.map(i64::from))
+            }
+        }
+    }
+
+    /// Creates or migrates the schema, under a lock so that concurrent
+    /// ingests agree; refuses a store newer than this build.
+    pub fn migrate(&mut self) -> Result<()> {
+        let tool = format!("pyusage {}", env!("CARGO_PKG_VERSION"));
+        match self {
+            Store::Sqlite(c) => {
+                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                tx.execute_batch(schema::VERSION_TABLE)?;
+                let have: i64 = tx.query_row(
+                    "SELECT coalesce(max(version), 0) FROM schema_version",
+                    [],
+                    |r| r.get(0),
+                )?;
+                check_not_newer(have)?;
+                for v in have + 1..=SCHEMA_VERSION {
+                    let sql = schema::migration(Backend::Sqlite, v).expect("listed migration");
+                    tx.execute_batch(&sql)
+                        .with_context(|| format!("migrating to schema version {v}"))?;
+                    tx.execute(
+                        "INSERT INTO schema_version (version, applied_us, tool) VALUES (?1, ?2, ?3)",
+                        rusqlite::params![v, now_us(), tool],
+                    )?;
+                }
+                tx.commit()?;
+            }
+            Store::Postgres(c) => {
+                let mut tx = c.transaction()?;
+                tx.execute("SELECT pg_advisory_xact_lock($1)", &[&PG_LOCK_KEY])?;
+                tx.batch_execute(schema::VERSION_TABLE)?;
+                let have: i32 = tx
+                    .query_one("SELECT coalesce(max(version), 0) FROM schema_version", &[])?
+                    .get(0);
+                let have = i64::from(have);
+                check_not_newer(have)?;
+                for v in have + 1..=SCHEMA_VERSION {
+                    let sql = schema::migration(Backend::Postgres, v).expect("listed migration");
+                    tx.batch_execute(&sql)
+                        .with_context(|| format!("migrating to schema version {v}"))?;
+                    tx.execute(
+                        "INSERT INTO schema_version (version, applied_us, tool) VALUES ($1, $2, $3)",
+                        &[&(v as i32), &now_us(), &tool],
+                    )?;
+                }
+                tx.commit()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn check_not_newer(have: i64) -> Result<()> {
+    if have > SCHEMA_VERSION {
+        bail!(
+            "the store has schema version {have}, newer than this pyusage knows (version {SCHEMA_VERSION}); use a newer pyusage"
+        );
+    }
+    Ok(())
+}
