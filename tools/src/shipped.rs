@@ -1,7 +1,18 @@
 //! The shipped JSON record as typed data, for the tools that read spools.
 //! Field by field it matches `docs/record.md` and `docs/record.schema.json`.
+//!
+//! One type reads both record schemas: the fields schema 2 added
+//! (`notebook`, `packages[].by`, `packages[].at_ms`, `job.partition`,
+//! `job.gpus`, `job.cpus_per_task`) are `None` when a schema 1 record lacks
+//! them. [`Record::check_schema`] rejects a schema this crate does not know.
 
 use serde::{Deserialize, Serialize};
+
+/// The newest record schema (what the tracer writes).
+pub const SCHEMA: u32 = 2;
+
+/// Every record schema the tools read.
+pub const SCHEMAS: [u32; 2] = [1, 2];
 
 /// One shipped record.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -25,6 +36,9 @@ pub struct Record {
     pub exe: String,
     /// Script, `-c` or `-m module`.
     pub script: Option<String>,
+    /// Schema 2: the notebook a Jupyter kernel runs, when the server says.
+    #[serde(default)]
+    pub notebook: Option<String>,
     /// Interpreter.
     pub python: Python,
     /// Start, RFC 3339.
@@ -49,6 +63,20 @@ pub struct Record {
     pub sample: f64,
     /// The raw record filled up.
     pub truncated: bool,
+}
+
+impl Record {
+    /// Errors when `schema` is not one of [`SCHEMAS`], naming the number.
+    pub fn check_schema(&self) -> Result<(), String> {
+        if SCHEMAS.contains(&self.schema) {
+            Ok(())
+        } else {
+            Err(format!(
+                "record schema {} is not one this pyusage reads (1 or 2)",
+                self.schema
+            ))
+        }
+    }
 }
 
 /// The `python` object.
@@ -93,6 +121,15 @@ pub struct Job {
     pub tasks: Option<u32>,
     /// Rank.
     pub rank: Option<u32>,
+    /// Schema 2: `SLURM_JOB_PARTITION`.
+    #[serde(default)]
+    pub partition: Option<String>,
+    /// Schema 2: GPUs allocated to the job or step.
+    #[serde(default)]
+    pub gpus: Option<u32>,
+    /// Schema 2: `SLURM_CPUS_PER_TASK`.
+    #[serde(default)]
+    pub cpus_per_task: Option<u32>,
 }
 
 /// One entry of `packages`.
@@ -101,12 +138,27 @@ pub struct Job {
 pub struct Package {
     /// Distribution name as in its metadata.
     pub name: String,
-    /// Version.
-    pub version: String,
+    /// Version (null when the map does not know it).
+    pub version: Option<String>,
     /// `import`, `extension` or `library`.
     pub via: String,
     /// Environment label or prefix.
-    pub env: String,
+    pub env: Option<String>,
+    /// Schema 2: `None` when the program's own code imported it first, else
+    /// the distribution whose code did. Always `None` in schema 1.
+    #[serde(default)]
+    pub by: Option<String>,
+    /// Schema 2: milliseconds from process start to the first import.
+    #[serde(default)]
+    pub at_ms: Option<u64>,
+}
+
+impl Package {
+    /// True when the program's own code imported it (schema 2), or when the
+    /// record does not say (schema 1, or an entry seen only as a native library).
+    pub fn is_direct(&self) -> bool {
+        self.by.is_none()
+    }
 }
 
 /// The `native` object.
@@ -119,4 +171,73 @@ pub struct Native {
     pub mpi: Vec<String>,
     /// BLAS libraries.
     pub blas: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const V1: &str = r#"{"schema":1,"id":"0123456789abcdef0123456789abcdef","pid":7,"ppid":1,
+      "uid":1000,"user":"alice","host":"n1","exe":"/usr/bin/python3","script":"-c",
+      "python":{"version":"3.11.2","implementation":"cpython","prefix":"/usr"},
+      "start":"2026-11-26T06:30:00.000000Z","end":"2026-11-26T06:30:01.000000Z",
+      "ended":{"how":"exit","status":0,"signal":null},
+      "job":{"scheduler":"slurm","id":"42","step":"0","cluster":null,"nodes":1,"tasks":4,"rank":0},
+      "packages":[{"name":"six","version":null,"via":"import","env":null}],
+      "unmapped":[],"native":{"cuda":[],"mpi":[],"blas":[]},
+      "forked_from":null,"forks":0,"sample":1.0,"truncated":false}"#;
+
+    #[test]
+    fn schema_1_reads_with_new_fields_null() {
+        let r: Record = serde_json::from_str(V1).unwrap();
+        r.check_schema().unwrap();
+        assert_eq!(r.notebook, None);
+        let job = r.job.unwrap();
+        assert_eq!(
+            (job.partition, job.gpus, job.cpus_per_task),
+            (None, None, None)
+        );
+        let p = &r.packages[0];
+        assert_eq!((p.version.as_deref(), p.env.as_deref()), (None, None));
+        assert_eq!((p.by.as_deref(), p.at_ms), (None, None));
+        assert!(p.is_direct());
+    }
+
+    #[test]
+    fn schema_2_reads_new_fields() {
+        let v2 = V1
+            .replace(r#""schema":1"#, r#""schema":2"#)
+            .replace(
+                r#""script":"-c","#,
+                r#""script":"-m ipykernel_launcher","notebook":"a.ipynb","#,
+            )
+            .replace(
+                r#""rank":0}"#,
+                r#""rank":0,"partition":"gpu","gpus":4,"cpus_per_task":8}"#,
+            )
+            .replace(r#""env":null}"#, r#""env":null,"by":"pandas","at_ms":153}"#);
+        let r: Record = serde_json::from_str(&v2).unwrap();
+        r.check_schema().unwrap();
+        assert_eq!(r.notebook.as_deref(), Some("a.ipynb"));
+        let job = r.job.as_ref().unwrap();
+        assert_eq!(
+            (job.partition.as_deref(), job.gpus, job.cpus_per_task),
+            (Some("gpu"), Some(4), Some(8))
+        );
+        let p = &r.packages[0];
+        assert_eq!((p.by.as_deref(), p.at_ms), (Some("pandas"), Some(153)));
+        assert!(!p.is_direct());
+        let back: Record = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
+        assert_eq!(back, r);
+    }
+
+    #[test]
+    fn unknown_schema_and_fields_are_refused() {
+        let r: Record =
+            serde_json::from_str(&V1.replace(r#""schema":1"#, r#""schema":3"#)).unwrap();
+        let e = r.check_schema().unwrap_err();
+        assert!(e.contains("schema 3"), "{e}");
+        let extra = V1.replace(r#""forks":0"#, r#""forks":0,"extra":1"#);
+        assert!(serde_json::from_str::<Record>(&extra).is_err());
+    }
 }

@@ -34,6 +34,39 @@ fn example() -> Value {
     })
 }
 
+/// The same record in schema 2: `notebook`, `packages[].by`/`at_ms`, and
+/// `job.partition`/`gpus`/`cpus_per_task` added.
+fn example2() -> Value {
+    let mut v = example();
+    v["schema"] = json!(2);
+    v["notebook"] = json!(null);
+    v["job"]["partition"] = json!("gpu");
+    v["job"]["gpus"] = json!(4);
+    v["job"]["cpus_per_task"] = json!(8);
+    v["packages"][0]["by"] = json!(null);
+    v["packages"][0]["at_ms"] = json!(120);
+    v["packages"][1]["by"] = json!("numpy");
+    v["packages"][1]["at_ms"] = json!(null);
+    v
+}
+
+fn adding(mut v: Value, pointer: &str, key: &str, new: Value) -> Value {
+    v.pointer_mut(pointer)
+        .and_then(Value::as_object_mut)
+        .unwrap_or_else(|| panic!("no object {pointer} in example"))
+        .insert(key.to_owned(), new);
+    v
+}
+
+fn without_at(mut v: Value, pointer: &str, key: &str) -> Value {
+    v.pointer_mut(pointer)
+        .and_then(Value::as_object_mut)
+        .unwrap_or_else(|| panic!("no object {pointer} in example"))
+        .remove(key)
+        .expect("key exists");
+    v
+}
+
 fn with(mut v: Value, pointer: &str, new: Value) -> Value {
     *v.pointer_mut(pointer)
         .unwrap_or_else(|| panic!("no {pointer} in example")) = new;
@@ -48,6 +81,20 @@ fn without(mut v: Value, key: &str) -> Value {
 #[test]
 fn documented_example_is_valid() {
     validate(&example()).unwrap();
+}
+
+#[test]
+fn schema_2_example_is_valid() {
+    validate(&example2()).unwrap();
+    let mut v = example2();
+    v["notebook"] = json!("/home/alice/analysis.ipynb");
+    v["script"] = json!("-m ipykernel_launcher");
+    v["job"] = json!({"scheduler": "mpi", "id": null, "step": null, "cluster": null,
+                      "nodes": null, "tasks": 4, "rank": 2,
+                      "partition": null, "gpus": null, "cpus_per_task": null});
+    validate(&v).unwrap();
+    validate(&with(example2(), "/job", Value::Null)).unwrap();
+    validate(&with(example2(), "/packages", json!([]))).unwrap();
 }
 
 #[test]
@@ -103,7 +150,44 @@ fn rejects_what_record_md_rules_out() {
         ("a field record.md does not define", extra),
         ("an extra field in python", nested_extra),
         ("an extra field in a package", pkg_extra),
-        ("schema 2", with(example(), "/schema", json!(2))),
+        ("schema 3", with(example(), "/schema", json!(3))),
+        (
+            "schema 1 with a schema 2 package field",
+            adding(example(), "/packages/0", "by", json!("pandas")),
+        ),
+        (
+            "schema 1 with a schema 2 job field",
+            adding(example(), "/job", "gpus", json!(4)),
+        ),
+        (
+            "schema 1 with notebook",
+            adding(example(), "", "notebook", json!("a.ipynb")),
+        ),
+        (
+            "schema 2 without the schema 2 package fields",
+            with(example(), "/schema", json!(2)),
+        ),
+        (
+            "schema 2 package without at_ms",
+            without_at(example2(), "/packages/0", "at_ms"),
+        ),
+        (
+            "schema 2 job without partition",
+            without_at(example2(), "/job", "partition"),
+        ),
+        ("schema 2 without notebook", without(example2(), "notebook")),
+        (
+            "schema 2 with negative at_ms",
+            with(example2(), "/packages/0/at_ms", json!(-1)),
+        ),
+        (
+            "schema 2 with empty by",
+            with(example2(), "/packages/0/by", json!("")),
+        ),
+        (
+            "schema 2 with gpus as string",
+            with(example2(), "/job/gpus", json!("4")),
+        ),
         ("short id", with(example(), "/id", json!("0123"))),
         (
             "upper-case id",
@@ -198,10 +282,13 @@ fn schema_fields_match_record_md() {
         .keys()
         .cloned()
         .collect();
+    // Schema 1's fields are required of every record; the top-level fields
+    // schema 2 added are required when `schema` is 2.
     let required: BTreeSet<String> = schema["required"]
         .as_array()
         .unwrap()
         .iter()
+        .chain(schema["allOf"][0]["then"]["required"].as_array().unwrap())
         .map(|v| v.as_str().unwrap().to_owned())
         .collect();
     let documented = documented_fields();
