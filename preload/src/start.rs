@@ -160,6 +160,7 @@ fn start_python(argc: c_int, argv: *const *const c_char, envp: *const *const c_c
             (b"id" as &[u8], j.id),
             (b"step", j.step),
             (b"cluster", j.cluster),
+            (b"partition", j.partition),
         ] {
             if let Some(v) = value {
                 put(key, v);
@@ -169,6 +170,8 @@ fn start_python(argc: c_int, argv: *const *const c_char, envp: *const *const c_c
             (b"nodes" as &[u8], j.nodes),
             (b"tasks", j.tasks),
             (b"rank", j.rank),
+            (b"gpus", j.gpus),
+            (b"cpus_per_task", j.cpus_per_task),
         ] {
             if let Some(v) = value {
                 let mut digits = [0u8; 20];

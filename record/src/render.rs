@@ -187,6 +187,14 @@ fn render_job(rec: &RawRecord<'_>, out: &mut Out<'_>) {
         out.key(false, key);
         out.opt_int(field(key).and_then(crate::job::parse_u32).map(i64::from));
     }
+    if crate::SCHEMA_VERSION >= 2 {
+        out.key(false, "partition");
+        out.opt_string(field("partition"));
+        for key in ["gpus", "cpus_per_task"] {
+            out.key(false, key);
+            out.opt_int(field(key).and_then(crate::job::parse_u32).map(i64::from));
+        }
+    }
     out.raw(b"}");
 }
 

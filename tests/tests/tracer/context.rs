@@ -98,6 +98,83 @@ fn slurm_all_ranks_config() {
     assert_eq!(r.0["job"]["id"], json!("42"), "{r:?}");
 }
 
+// ---------------------------------------------------------------- MPI ranks
+
+/// `mpirun -np 4` of an mpi4py program inside a Slurm batch script: every
+/// rank inherits the batch step's `SLURM_PROCID=0` and `SLURM_NTASKS=1`;
+/// Open MPI gives each its own rank and size. Returns the records and the
+/// ranks the program itself printed (sorted).
+fn mpirun_4(t: &Tracer) -> Option<(Vec<Record>, Vec<u32>)> {
+    let py = Python::debian()?;
+    let mpirun = std::path::Path::new("/usr/bin/mpirun");
+    if !mpirun.is_file() || !std::path::Path::new("/usr/lib/python3/dist-packages/mpi4py").is_dir()
+    {
+        return None;
+    }
+    let code =
+        "from mpi4py import MPI\nc = MPI.COMM_WORLD\nprint('rank', c.Get_rank(), c.Get_size())\n";
+    let mut prog = Prog::new(mpirun)
+        .args(["--oversubscribe", "-np", "4"])
+        .arg(&py.exe)
+        .args(["-c", code])
+        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        .env("SLURM_PROCID", "0")
+        .env("SLURM_NTASKS", "1");
+    for (k, v) in SLURM.iter().filter(|(k, _)| *k != "SLURM_NTASKS") {
+        prog = prog.env(k, v);
+    }
+    let out = prog.run_traced(t);
+    out.assert_success();
+    let mut ranks: Vec<u32> = out
+        .stdout_str()
+        .lines()
+        .filter_map(|l| l.strip_prefix("rank "))
+        .map(|l| {
+            assert!(l.ends_with(" 4"), "world size is not 4: {l}");
+            l.split(' ').next().unwrap().parse().unwrap()
+        })
+        .collect();
+    ranks.sort();
+    Some((t.records(), ranks))
+}
+
+fn python_ranks(recs: &[Record]) -> Vec<u32> {
+    let mut ranks: Vec<u32> = recs
+        .iter()
+        .filter(|r| r.0["script"] == json!("-c"))
+        .map(|r| {
+            assert_eq!(r.0["job"]["tasks"], json!(4), "{r:?}");
+            assert_eq!(r.0["job"]["id"], json!("42"), "{r:?}");
+            r.0["job"]["rank"].as_u64().unwrap() as u32
+        })
+        .collect();
+    ranks.sort();
+    ranks
+}
+
+#[test]
+fn mpirun_in_slurm_batch_records_rank_0_only() {
+    let t = Tracer::new();
+    let (recs, printed) = or_skip!(mpirun_4(&t), "mpirun, mpi4py or Debian's python3 missing");
+    assert_eq!(printed, [0, 1, 2, 3]);
+    assert_eq!(python_ranks(&recs), [0], "{}", dump(&recs));
+    t.sweep();
+    assert_eq!(
+        python_ranks(&t.records()),
+        [0],
+        "the sweep shipped other ranks"
+    );
+}
+
+#[test]
+fn mpirun_in_slurm_batch_all_ranks_config() {
+    let t = Tracer::new().with_config("all_ranks = true");
+    let (recs, printed) = or_skip!(mpirun_4(&t), "mpirun, mpi4py or Debian's python3 missing");
+    assert_eq!(printed, [0, 1, 2, 3]);
+    assert_eq!(python_ranks(&recs), [0, 1, 2, 3], "{}", dump(&recs));
+}
+
 #[test]
 fn opt_out_with_pyusage_disable() {
     let py = or_skip!(py(), "3.11.7 missing");
