@@ -16,10 +16,13 @@
 //!   on load, with accessors and the common field checks ([`Expect`]).
 //! - [`python`]: the interpreters on this machine and what each reports about
 //!   itself (version, prefix), probed once.
+//! - [`chromium`]: headless Chromium through the DevTools protocol, for the
+//!   HTML report (errors, requests that left the file, charts drawn).
 //! - [`fixtures`]: the shared virtualenv, a package map built from it, the
 //!   `$ORIGIN` RUNPATH libraries, Python module trees in temp dirs.
 #![deny(missing_docs)]
 
+pub mod chromium;
 pub mod fixtures;
 pub mod python;
 mod record;

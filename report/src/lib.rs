@@ -1,0 +1,22 @@
+//! Answers from the pyusage store.
+//!
+//! `pyusage report` asks the store the questions of the paper behind
+//! pyusage (which packages, how many users and jobs, which versions, at what
+//! job size, used together, imported directly or pulled in, on GPUs or not,
+//! how processes end) and shows the answers in four forms that cannot
+//! disagree, because all four render one [`model::Report`]:
+//!
+//! - [`text`]: a terminal of 100 columns;
+//! - [`csv`] and [`json`]: stable machine forms (`docs/report.md`);
+//! - [`html`]: one self-contained page with inline SVG charts ([`svg`]).
+//!
+//! [`format`] holds the rules for how numbers read.
+#![deny(missing_docs)]
+
+pub mod csv;
+pub mod format;
+pub mod html;
+pub mod json;
+pub mod model;
+pub mod svg;
+pub mod text;
