@@ -72,7 +72,12 @@ pub fn render(report: &Report) -> String {
     } else {
         o.push_str("<nav>");
         for s in &report.sections {
-            let _ = write!(o, "<div><a href=\"#{}\">{}</a></div>", esc(&s.id), esc(&s.title));
+            let _ = write!(
+                o,
+                "<div><a href=\"#{}\">{}</a></div>",
+                esc(&s.id),
+                esc(&s.title)
+            );
         }
         o.push_str("</nav>\n");
         for s in &report.sections {
@@ -101,9 +106,9 @@ fn facts(o: &mut String, facts: &[Fact]) {
 }
 
 fn section(o: &mut String, s: &Section) {
-    let _ = write!(
+    let _ = writeln!(
         o,
-        "<section id=\"{}\" data-section=\"{}\"><h2>{}</h2><p class=\"about\">{}</p>\n",
+        "<section id=\"{}\" data-section=\"{}\"><h2>{}</h2><p class=\"about\">{}</p>",
         esc(&s.id),
         esc(&s.id),
         esc(&s.title),
@@ -111,15 +116,15 @@ fn section(o: &mut String, s: &Section) {
     );
     facts(o, &s.facts);
     for c in &s.charts {
-        let _ = write!(
+        let _ = writeln!(
             o,
-            "<figure><figcaption>{}</figcaption>{}</figure>\n",
+            "<figure><figcaption>{}</figcaption>{}</figure>",
             esc(c.title()),
             svg::render(c)
         );
     }
     for n in &s.notes {
-        let _ = write!(o, "<p class=\"note\">{}</p>\n", esc(n));
+        let _ = writeln!(o, "<p class=\"note\">{}</p>", esc(n));
     }
     for t in &s.tables {
         table(o, t);
@@ -144,17 +149,29 @@ fn table(o: &mut String, t: &Table) {
         esc(&t.title)
     );
     for c in &t.columns {
-        let class = if c.kind == Kind::Text { "" } else { " class=\"n\"" };
+        let class = if c.kind == Kind::Text {
+            ""
+        } else {
+            " class=\"n\""
+        };
         let _ = write!(o, "<th{class}>{}</th>", esc(&c.name.replace('_', " ")));
     }
     o.push_str("</tr></thead><tbody>");
     if t.rows.is_empty() {
-        let _ = write!(o, "<tr><td colspan=\"{}\">(none)</td></tr>", t.columns.len());
+        let _ = write!(
+            o,
+            "<tr><td colspan=\"{}\">(none)</td></tr>",
+            t.columns.len()
+        );
     }
     for r in &t.rows {
         o.push_str("<tr>");
         for (c, v) in t.columns.iter().zip(r) {
-            let class = if c.kind == Kind::Text { "" } else { " class=\"n\"" };
+            let class = if c.kind == Kind::Text {
+                ""
+            } else {
+                " class=\"n\""
+            };
             let _ = write!(o, "<td{class}>{}</td>", esc(&format::value(v, c.kind)));
         }
         o.push_str("</tr>");

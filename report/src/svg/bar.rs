@@ -33,9 +33,21 @@ pub(super) fn render(title: &str, unit: &str, bars: &[(String, f64)], kind: Kind
     let mut c = Canvas::new("bar", title, height);
     for t in &tick_values {
         c.line(x(*t), top, x(*t), top + plot_h, "#e4e4e4");
-        c.text(x(*t), top + plot_h + 15.0, "middle", "#555", &format::compact(*t, kind));
+        c.text(
+            x(*t),
+            top + plot_h + 15.0,
+            "middle",
+            "#555",
+            &format::compact(*t, kind),
+        );
     }
-    c.text(left + plot_w / 2.0, top + plot_h + 32.0, "middle", "#333", unit);
+    c.text(
+        left + plot_w / 2.0,
+        top + plot_h + 32.0,
+        "middle",
+        "#333",
+        unit,
+    );
     for (i, ((_, v), label)) in bars.iter().zip(&labels).enumerate() {
         let y = top + ROW * i as f64 + (ROW - BAR) / 2.0;
         c.text(left - 8.0, y + BAR / 2.0 + 4.0, "end", "#222", label);

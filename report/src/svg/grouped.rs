@@ -49,9 +49,21 @@ pub(super) fn render(
     c.legend(left, 6.0, series);
     for t in &tick_values {
         c.line(x(*t), top, x(*t), top + plot_h, "#e4e4e4");
-        c.text(x(*t), top + plot_h + 15.0, "middle", "#555", &format::compact(*t, kind));
+        c.text(
+            x(*t),
+            top + plot_h + 15.0,
+            "middle",
+            "#555",
+            &format::compact(*t, kind),
+        );
     }
-    c.text(left + plot_w / 2.0, top + plot_h + 32.0, "middle", "#333", unit);
+    c.text(
+        left + plot_w / 2.0,
+        top + plot_h + 32.0,
+        "middle",
+        "#333",
+        unit,
+    );
     for (g, ((_, values), label)) in groups.iter().zip(&labels).enumerate() {
         let y0 = top + group_h * g as f64 + GROUP_GAP / 2.0;
         c.text(
@@ -64,8 +76,21 @@ pub(super) fn render(
         for (i, (name, v)) in series.iter().zip(values).enumerate() {
             let y = y0 + BAR * i as f64;
             let tip = format!("{label}, {name}: {} {unit}", format::number(*v, kind));
-            c.mark_rect(left, y, x(*v) - left, BAR - 1.0, PALETTE[i % PALETTE.len()], &tip);
-            c.text(x(*v) + 4.0, y + BAR - 2.5, "start", "#444", &format::compact(*v, kind));
+            c.mark_rect(
+                left,
+                y,
+                x(*v) - left,
+                BAR - 1.0,
+                PALETTE[i % PALETTE.len()],
+                &tip,
+            );
+            c.text(
+                x(*v) + 4.0,
+                y + BAR - 2.5,
+                "start",
+                "#444",
+                &format::compact(*v, kind),
+            );
         }
     }
     c.line(left, top, left, top + plot_h, "#888");

@@ -58,7 +58,13 @@ pub(super) fn render(title: &str, labels: &[String], cells: &[Vec<Option<f64>>])
     let key_w = 200.0;
     for k in 0..20 {
         let v = -1.0 + 2.0 * (k as f64 + 0.5) / 20.0;
-        c.rect(left + key_w * k as f64 / 20.0, key_y, key_w / 20.0 + 0.5, 10.0, &diverging(v));
+        c.rect(
+            left + key_w * k as f64 / 20.0,
+            key_y,
+            key_w / 20.0 + 0.5,
+            10.0,
+            &diverging(v),
+        );
     }
     c.text(left, key_y + 24.0, "middle", "#555", "-1");
     c.text(left + key_w / 2.0, key_y + 24.0, "middle", "#555", "0");

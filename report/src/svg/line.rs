@@ -11,7 +11,12 @@ const MAX_SERIES: usize = 8;
 /// Most x labels written; the others are skipped evenly.
 const MAX_X_LABELS: usize = 10;
 
-pub(super) fn render(title: &str, unit: &str, x: &[String], series: &[(String, Vec<f64>)]) -> String {
+pub(super) fn render(
+    title: &str,
+    unit: &str,
+    x: &[String],
+    series: &[(String, Vec<f64>)],
+) -> String {
     let series = &series[..series.len().min(MAX_SERIES)];
     if x.is_empty() || series.is_empty() {
         return empty("line", title);
@@ -43,7 +48,13 @@ pub(super) fn render(title: &str, unit: &str, x: &[String], series: &[(String, V
     c.legend(left, 6.0, &names);
     for t in &tick_values {
         c.line(left, py(*t), left + plot_w, py(*t), "#e4e4e4");
-        c.text(left - 6.0, py(*t) + 4.0, "end", "#555", &format::compact(*t, Kind::Count));
+        c.text(
+            left - 6.0,
+            py(*t) + 4.0,
+            "end",
+            "#555",
+            &format::compact(*t, Kind::Count),
+        );
     }
     let every = n.div_ceil(MAX_X_LABELS).max(1);
     for (i, label) in x.iter().enumerate() {
@@ -51,7 +62,13 @@ pub(super) fn render(title: &str, unit: &str, x: &[String], series: &[(String, V
             c.text(px(i), top + plot_h + 16.0, "middle", "#555", label);
         }
     }
-    c.text(left + plot_w / 2.0, top + plot_h + 36.0, "middle", "#333", unit);
+    c.text(
+        left + plot_w / 2.0,
+        top + plot_h + 36.0,
+        "middle",
+        "#333",
+        unit,
+    );
     for (s, (name, values)) in series.iter().enumerate() {
         let colour = PALETTE[s % PALETTE.len()];
         let mut points = String::new();

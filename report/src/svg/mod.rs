@@ -174,7 +174,11 @@ pub(crate) fn text_width(s: &str) -> f64 {
 /// A linear scale from `0..=max` with round ticks: returns the axis maximum
 /// (>= `max`) and the tick values (about `n` of them).
 pub(crate) fn ticks(max: f64, n: usize) -> (f64, Vec<f64>) {
-    let max = if max.is_finite() && max > 0.0 { max } else { 1.0 };
+    let max = if max.is_finite() && max > 0.0 {
+        max
+    } else {
+        1.0
+    };
     let raw = max / n.max(1) as f64;
     let mag = 10f64.powf(raw.log10().floor());
     let step = [1.0, 2.0, 2.5, 5.0, 10.0]
@@ -207,12 +211,12 @@ pub fn esc(s: &str) -> String {
 /// Colour for a value in `-1..=1`: blue through white to red.
 pub(crate) fn diverging(v: f64) -> String {
     let v = v.clamp(-1.0, 1.0);
-    let (lo, mid, hi) = ((33.0, 102.0, 172.0), (247.0, 247.0, 247.0), (178.0, 24.0, 43.0));
-    let (a, b, t) = if v < 0.0 {
-        (mid, lo, -v)
-    } else {
-        (mid, hi, v)
-    };
+    let (lo, mid, hi) = (
+        (33.0, 102.0, 172.0),
+        (247.0, 247.0, 247.0),
+        (178.0, 24.0, 43.0),
+    );
+    let (a, b, t) = if v < 0.0 { (mid, lo, -v) } else { (mid, hi, v) };
     let mix = |x: f64, y: f64| (x + (y - x) * t).round() as u8;
     format!(
         "#{:02x}{:02x}{:02x}",
@@ -241,7 +245,10 @@ mod tests {
 
     #[test]
     fn escaping_keeps_markup_out() {
-        assert_eq!(esc("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+        assert_eq!(
+            esc("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
     }
 
     #[test]
@@ -269,7 +276,10 @@ mod tests {
             title: "t".into(),
             unit: "jobs".into(),
             series: s(&["a", "b"]),
-            groups: vec![("numpy".into(), vec![1.0, 2.0]), ("scipy".into(), vec![3.0, 0.0])],
+            groups: vec![
+                ("numpy".into(), vec![1.0, 2.0]),
+                ("scipy".into(), vec![3.0, 0.0]),
+            ],
             kind: Kind::Count,
         });
         assert_eq!(marks(&grouped), 4);

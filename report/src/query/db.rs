@@ -1,0 +1,143 @@
+//! One connection type over SQLite and PostgreSQL, returning rows as
+//! [`Value`]s so that the sections do not care which backend answered.
+
+use crate::model::Value;
+use anyhow::{bail, Context, Result};
+use pyusage_store::Store;
+
+/// A store connection for reading.
+pub enum Db {
+    /// An SQLite file.
+    Sqlite(rusqlite::Connection),
+    /// A PostgreSQL database.
+    Postgres(Box<postgres::Client>),
+}
+
+impl From<Store> for Db {
+    fn from(s: Store) -> Db {
+        match s {
+            Store::Sqlite(c) => Db::Sqlite(c),
+            Store::Postgres(c) => Db::Postgres(Box::new(c)),
+        }
+    }
+}
+
+impl Db {
+    /// Run a statement that returns no rows.
+    pub fn exec(&mut self, sql: &str) -> Result<()> {
+        let _t = Timing::start(sql);
+        match self {
+            Db::Sqlite(c) => c.execute_batch(sql).with_context(|| short(sql))?,
+            Db::Postgres(c) => c.batch_execute(sql).with_context(|| short(sql))?,
+        }
+        Ok(())
+    }
+
+    /// Run a query; every row as a vector of values (integers and reals as
+    /// numbers, text as text, NULL as null).
+    pub fn rows(&mut self, sql: &str) -> Result<Vec<Vec<Value>>> {
+        let _t = Timing::start(sql);
+        match self {
+            Db::Sqlite(c) => {
+                let mut st = c.prepare_cached(sql).with_context(|| short(sql))?;
+                let n = st.column_count();
+                let mut out = Vec::new();
+                let mut rows = st.query([]).with_context(|| short(sql))?;
+                while let Some(r) = rows.next()? {
+                    let mut row = Vec::with_capacity(n);
+                    for i in 0..n {
+                        use rusqlite::types::ValueRef;
+                        row.push(match r.get_ref(i)? {
+                            ValueRef::Null => Value::Null,
+                            ValueRef::Integer(v) => Value::Num(v as f64),
+                            ValueRef::Real(v) => Value::Num(v),
+                            ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into()),
+                            ValueRef::Blob(_) => bail!("unexpected blob in {}", short(sql)),
+                        });
+                    }
+                    out.push(row);
+                }
+                Ok(out)
+            }
+            Db::Postgres(c) => {
+                use postgres::types::Type;
+                let rows = c.query(sql, &[]).with_context(|| short(sql))?;
+                let mut out = Vec::with_capacity(rows.len());
+                for r in rows {
+                    let mut row = Vec::with_capacity(r.len());
+                    for (i, col) in r.columns().iter().enumerate() {
+                        let t = col.type_();
+                        let v = if *t == Type::INT8 {
+                            r.get::<_, Option<i64>>(i).map(|v| v as f64).into()
+                        } else if *t == Type::INT4 {
+                            r.get::<_, Option<i32>>(i).map(f64::from).into()
+                        } else if *t == Type::INT2 {
+                            r.get::<_, Option<i16>>(i).map(f64::from).into()
+                        } else if *t == Type::FLOAT8 {
+                            r.get::<_, Option<f64>>(i).into()
+                        } else if *t == Type::FLOAT4 {
+                            r.get::<_, Option<f32>>(i).map(f64::from).into()
+                        } else if *t == Type::TEXT || *t == Type::VARCHAR {
+                            r.get::<_, Option<String>>(i).into()
+                        } else {
+                            bail!(
+                                "column {} has type {t}; cast it in {}",
+                                col.name(),
+                                short(sql)
+                            )
+                        };
+                        row.push(v);
+                    }
+                    out.push(row);
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    /// A single number (0 when the query returns no row or NULL).
+    pub fn num(&mut self, sql: &str) -> Result<f64> {
+        Ok(self
+            .rows(sql)?
+            .first()
+            .and_then(|r| r.first())
+            .and_then(Value::num)
+            .unwrap_or(0.0))
+    }
+}
+
+/// With `PYUSAGE_REPORT_TIMING` set, every statement's time goes to stderr
+/// when it is done (for the benchmark and for tuning).
+struct Timing<'a> {
+    sql: &'a str,
+    start: Option<std::time::Instant>,
+}
+
+impl<'a> Timing<'a> {
+    fn start(sql: &'a str) -> Self {
+        let on = std::env::var_os("PYUSAGE_REPORT_TIMING").is_some();
+        Timing {
+            sql,
+            start: on.then(std::time::Instant::now),
+        }
+    }
+}
+
+impl Drop for Timing<'_> {
+    fn drop(&mut self) {
+        if let Some(t) = self.start {
+            let one: String = self.sql.split_whitespace().collect::<Vec<_>>().join(" ");
+            eprintln!(
+                "{:8.1} ms  {}",
+                t.elapsed().as_secs_f64() * 1e3,
+                crate::format::clip(&one, 110)
+            );
+        }
+    }
+}
+
+/// The start of a statement, for error messages.
+fn short(sql: &str) -> String {
+    let one: String = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+    format!("query failed: {}", crate::format::clip(&one, 160))
+}

@@ -1,0 +1,221 @@
+//! Section 4: Packages used together: Pearson correlation of per-job presence among
+//! the packages in most jobs, the strongest pairs and anticorrelations; then
+//! dependency patterns: who imports a package directly and what pulls it in.
+
+use super::{title, Ctx};
+use crate::model::{Chart, Kind, Section, Table, Value};
+use crate::stats::phi;
+use anyhow::Result;
+use std::collections::HashMap;
+
+/// Packages in the correlation matrix.
+const MATRIX: usize = 12;
+
+/// Pairs listed in each of the strongest / anticorrelated tables.
+const PAIRS: usize = 10;
+
+pub(super) fn section(ctx: &mut Ctx) -> Result<Section> {
+    let mut s = Section::new(
+        "together",
+        title("together"),
+        "Pearson correlation of per-job presence (1 if a job used the package) among \
+         the packages in most jobs; then, per package, the share of its users who \
+         import it from their own code, and the packages that pull it in.",
+    );
+    let mut ranked: Vec<_> = ctx.stats.iter().filter(|d| d.jobs > 0.0).collect();
+    ranked.sort_by(|a, b| b.jobs.total_cmp(&a.jobs).then(a.name.cmp(&b.name)));
+    let ids: Vec<i64> = ranked.iter().take(MATRIX).map(|d| d.id).collect();
+    let labels: Vec<String> = ids.iter().map(|id| ctx.name(*id)).collect();
+    ctx.set_top(&ids)?;
+    let n = ctx
+        .db
+        .num("SELECT CAST(SUM(w) AS DOUBLE PRECISION) FROM r_j")?;
+    // Weight of jobs per presence pattern (bit i = package i).
+    let masks: Vec<(u64, f64)> = ctx
+        .db
+        .rows(
+            "SELECT m.mask, CAST(SUM(j.w) AS DOUBLE PRECISION)
+             FROM (SELECT jd.job AS job, SUM(t.bit) AS mask
+                   FROM r_jd jd JOIN r_top t ON t.dist = jd.dist GROUP BY jd.job) m
+             JOIN r_j j ON j.job = m.job
+             GROUP BY m.mask",
+        )?
+        .into_iter()
+        .map(|r| (r[0].num().unwrap_or(0.0) as u64, r[1].num().unwrap_or(0.0)))
+        .collect();
+    let k = ids.len();
+    let mut one = vec![0.0; k];
+    let mut both = vec![vec![0.0; k]; k];
+    for (mask, w) in &masks {
+        for i in 0..k {
+            if mask & (1 << i) != 0 {
+                one[i] += w;
+                for (j, cell) in both[i].iter_mut().enumerate() {
+                    if mask & (1 << j) != 0 {
+                        *cell += w;
+                    }
+                }
+            }
+        }
+    }
+    let cells: Vec<Vec<Option<f64>>> = (0..k)
+        .map(|i| (0..k).map(|j| phi(n, one[i], one[j], both[i][j])).collect())
+        .collect();
+    let mut pairs = Vec::new();
+    for i in 0..k {
+        for j in i + 1..k {
+            if let Some(r) = cells[i][j] {
+                pairs.push((labels[i].clone(), labels[j].clone(), r, both[i][j]));
+            }
+        }
+    }
+    let mean_r = if pairs.is_empty() {
+        None
+    } else {
+        Some(pairs.iter().map(|p| p.2).sum::<f64>() / pairs.len() as f64)
+    };
+    s.fact("jobs", "jobs", n, Kind::Count);
+    s.fact(
+        "mean_correlation",
+        "mean correlation among them",
+        Value::from(mean_r),
+        Kind::Number,
+    );
+    s.charts.push(Chart::HeatMap {
+        title: "Correlation of per-job presence".into(),
+        labels: labels.clone(),
+        cells: cells.clone(),
+    });
+    let mut matrix = Table::new("matrix", "Correlation matrix", &[("package", Kind::Text)]);
+    for l in &labels {
+        matrix.columns.push(crate::model::Column {
+            name: l.clone(),
+            kind: Kind::Number,
+        });
+    }
+    for (i, l) in labels.iter().enumerate() {
+        let mut row = vec![Value::from(l.as_str())];
+        row.extend(cells[i].iter().map(|c| Value::from(*c)));
+        matrix.rows.push(row);
+    }
+    pairs.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.0.cmp(&b.0)).then(a.1.cmp(&b.1)));
+    let pair_table = |id: &str, title: &str, rows: Vec<&(String, String, f64, f64)>| {
+        let mut t = Table::new(
+            id,
+            title,
+            &[
+                ("package_a", Kind::Text),
+                ("package_b", Kind::Text),
+                ("correlation", Kind::Number),
+                ("jobs_with_both", Kind::Count),
+            ],
+        );
+        for p in rows {
+            t.rows.push(vec![
+                Value::from(p.0.as_str()),
+                Value::from(p.1.as_str()),
+                Value::Num(p.2),
+                Value::Num(p.3),
+            ]);
+        }
+        t
+    };
+    let strongest: Vec<_> = pairs.iter().filter(|p| p.2 > 0.0).take(PAIRS).collect();
+    let anti: Vec<_> = pairs
+        .iter()
+        .rev()
+        .filter(|p| p.2 < 0.0)
+        .take(PAIRS)
+        .collect();
+    s.tables
+        .push(pair_table("strongest", "Strongest pairs", strongest));
+    s.tables
+        .push(pair_table("anticorrelated", "Anticorrelated pairs", anti));
+    s.tables.push(matrix);
+
+    dependencies(ctx, &mut s)?;
+    Ok(s)
+}
+
+/// Direct and transitive use: per package, users who import it from their
+/// own code at least once, and the distributions that import it otherwise.
+fn dependencies(ctx: &mut Ctx, s: &mut Section) -> Result<()> {
+    let with_by = ctx.db.num("SELECT COUNT(*) FROM r_p WHERE schema >= 2")?;
+    if with_by == 0.0 {
+        s.notes.push(
+            "These records (schema 1) do not say who imported what: every import \
+             counts as direct. Records of schema 2 carry the importing distribution."
+                .into(),
+        );
+    }
+    let direct = ctx.by_dist(
+        "SELECT ud.dist, CAST(SUM(u.w) AS DOUBLE PRECISION)
+         FROM r_ud ud JOIN r_u u ON u.uid = ud.uid WHERE ud.direct = 1 GROUP BY ud.dist",
+    )?;
+    let mut pullers: HashMap<i64, Vec<(i64, f64)>> = HashMap::new();
+    for r in ctx.db.rows(
+        "SELECT y.dist, y.by_dist, CAST(SUM(u.w) AS DOUBLE PRECISION)
+         FROM (SELECT DISTINCT x.uid, r.dist, m.by_dist
+               FROM (SELECT DISTINCT uid, pset FROM r_p) x
+               JOIN package_set_members m ON m.package_set = x.pset
+               JOIN releases r ON r.id = m.release
+               WHERE m.by_dist IS NOT NULL) y
+         JOIN r_u u ON u.uid = y.uid
+         GROUP BY y.dist, y.by_dist",
+    )? {
+        pullers
+            .entry(r[0].num().unwrap_or(0.0) as i64)
+            .or_default()
+            .push((r[1].num().unwrap_or(0.0) as i64, r[2].num().unwrap_or(0.0)));
+    }
+    let mut t = Table::new(
+        "direct",
+        "Direct and transitive use",
+        &[
+            ("package", Kind::Text),
+            ("users", Kind::Count),
+            ("direct_users", Kind::Count),
+            ("direct_share", Kind::Share),
+            ("only_through_others", Kind::Count),
+            ("pulled_in_by", Kind::Text),
+        ],
+    );
+    let mut rows: Vec<(String, f64, f64, String)> = Vec::new();
+    for d in &ctx.stats {
+        let dir = direct.get(&d.id).copied().unwrap_or(0.0);
+        let mut by = pullers.remove(&d.id).unwrap_or_default();
+        by.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        let names: Vec<String> = by.iter().take(3).map(|(id, _)| ctx.name(*id)).collect();
+        rows.push((d.name.clone(), d.users, dir, names.join(", ")));
+    }
+    let transitive: f64 = rows.iter().filter(|r| r.2 <= 0.0 && r.1 > 0.0).count() as f64;
+    s.fact(
+        "only_transitive_packages",
+        "packages no user imports directly",
+        transitive,
+        Kind::Count,
+    );
+    let mut groups = Vec::new();
+    for (name, users, dir, by) in rows.iter().take(ctx.limit) {
+        t.rows.push(vec![
+            Value::from(name.as_str()),
+            Value::Num(*users),
+            Value::Num(*dir),
+            Value::Num(if *users > 0.0 { dir / users } else { 0.0 }),
+            Value::Num((users - dir).max(0.0)),
+            Value::from(by.as_str()),
+        ]);
+        if groups.len() < 12 {
+            groups.push((name.clone(), vec![*dir, (users - dir).max(0.0)]));
+        }
+    }
+    s.tables.push(t);
+    s.charts.push(Chart::GroupedBar {
+        title: "Users who import each package directly, and who get it only through others".into(),
+        unit: "users".into(),
+        series: vec!["direct".into(), "only through other packages".into()],
+        groups,
+        kind: Kind::Count,
+    });
+    Ok(())
+}
