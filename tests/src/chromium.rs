@@ -106,7 +106,10 @@ pub fn open(file: &Path) -> Result<Page, String> {
     let exe = chromium().ok_or("chromium is not installed")?;
     let mut b = Browser::start(&exe)?;
     let target = b.call(None, "Target.createTarget", json!({"url": "about:blank"}))?;
-    let target_id = target["targetId"].as_str().ok_or("no targetId")?.to_string();
+    let target_id = target["targetId"]
+        .as_str()
+        .ok_or("no targetId")?
+        .to_string();
     let attached = b.call(
         None,
         "Target.attachToTarget",
@@ -125,7 +128,10 @@ pub fn open(file: &Path) -> Result<Page, String> {
         "Emulation.setDeviceMetricsOverride",
         json!({"width": VIEW_W, "height": 900, "deviceScaleFactor": 1, "mobile": false}),
     )?;
-    let url = format!("file://{}", file.canonicalize().map_err(|e| e.to_string())?.display());
+    let url = format!(
+        "file://{}",
+        file.canonicalize().map_err(|e| e.to_string())?.display()
+    );
     b.call(s, "Page.navigate", json!({"url": url}))?;
     b.wait_event(&session, "Page.loadEventFired")?;
     // Layout and paint settle; late console messages arrive.
@@ -220,10 +226,8 @@ fn evidence(events: &[Value], page_url: &str) -> (Vec<String>, Vec<String>, Vec<
             "Runtime.exceptionThrown" => {
                 errors.push(format!("exception: {}", p["exceptionDetails"]));
             }
-            "Log.entryAdded" => {
-                if p["entry"]["level"] == "error" {
-                    errors.push(format!("log: {}", p["entry"]["text"]));
-                }
+            "Log.entryAdded" if p["entry"]["level"] == "error" => {
+                errors.push(format!("log: {}", p["entry"]["text"]));
             }
             "Network.requestWillBeSent" => {
                 let url = p["request"]["url"].as_str().unwrap_or("");
@@ -232,10 +236,8 @@ fn evidence(events: &[Value], page_url: &str) -> (Vec<String>, Vec<String>, Vec<
                     requests.push((id, url.to_string()));
                 }
             }
-            "Network.loadingFailed" => {
-                if !p["blockedReason"].is_null() {
-                    blocked_ids.insert(p["requestId"].as_str().unwrap_or("").to_string());
-                }
+            "Network.loadingFailed" if !p["blockedReason"].is_null() => {
+                blocked_ids.insert(p["requestId"].as_str().unwrap_or("").to_string());
             }
             _ => {}
         }
@@ -284,7 +286,9 @@ impl Browser {
                 Ok(())
             });
         }
-        let child = command.spawn().map_err(|e| format!("{}: {e}", exe.display()))?;
+        let child = command
+            .spawn()
+            .map_err(|e| format!("{}: {e}", exe.display()))?;
         drop(cmd_r);
         drop(res_w);
         let (tx, rx) = mpsc::channel();
@@ -332,7 +336,12 @@ impl Browser {
     }
 
     /// Send a command and wait for its reply, keeping events on the way.
-    fn call(&mut self, session: Option<&str>, method: &str, params: Value) -> Result<Value, String> {
+    fn call(
+        &mut self,
+        session: Option<&str>,
+        method: &str,
+        params: Value,
+    ) -> Result<Value, String> {
         let id = self.send(session, method, params)?;
         let deadline = Instant::now() + TIMEOUT;
         loop {
@@ -446,7 +455,9 @@ fn decode_png(bytes: &[u8]) -> Result<Image, String> {
     decoder.set_transformations(png::Transformations::normalize_to_color8());
     let mut reader = decoder.read_info().map_err(|e| format!("png: {e}"))?;
     let mut buf = vec![0; reader.output_buffer_size()];
-    let info = reader.next_frame(&mut buf).map_err(|e| format!("png: {e}"))?;
+    let info = reader
+        .next_frame(&mut buf)
+        .map_err(|e| format!("png: {e}"))?;
     let (w, h) = (info.width as usize, info.height as usize);
     let rgba = match info.color_type {
         png::ColorType::Rgba => buf[..w * h * 4].to_vec(),

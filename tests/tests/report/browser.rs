@@ -8,7 +8,11 @@ use std::path::PathBuf;
 
 fn page(dir: &tempfile::TempDir, name: &str, body: &str) -> PathBuf {
     let p = dir.path().join(name);
-    std::fs::write(&p, format!("<!DOCTYPE html><html><head><meta charset=\"utf-8\">{body}</html>")).unwrap();
+    std::fs::write(
+        &p,
+        format!("<!DOCTYPE html><html><head><meta charset=\"utf-8\">{body}</html>"),
+    )
+    .unwrap();
     p
 }
 
@@ -18,7 +22,10 @@ fn need_chromium() -> Option<()> {
 
 #[test]
 fn a_console_error_and_an_exception_are_seen() {
-    or_skip!(need_chromium(), "chromium is not installed (tests/fixtures/system-deps.sh)");
+    or_skip!(
+        need_chromium(),
+        "chromium is not installed (tests/fixtures/system-deps.sh)"
+    );
     let dir = tempfile::tempdir().unwrap();
     let p = page(
         &dir,
@@ -40,7 +47,10 @@ fn a_console_error_and_an_exception_are_seen() {
 
 #[test]
 fn a_request_that_leaves_the_file_is_seen() {
-    or_skip!(need_chromium(), "chromium is not installed (tests/fixtures/system-deps.sh)");
+    or_skip!(
+        need_chromium(),
+        "chromium is not installed (tests/fixtures/system-deps.sh)"
+    );
     let dir = tempfile::tempdir().unwrap();
     // Port 9 (discard) on loopback: refused at once, but the request is made.
     let p = page(
@@ -58,7 +68,10 @@ fn a_request_that_leaves_the_file_is_seen() {
 
 #[test]
 fn the_report_policy_blocks_a_request_and_says_so() {
-    or_skip!(need_chromium(), "chromium is not installed (tests/fixtures/system-deps.sh)");
+    or_skip!(
+        need_chromium(),
+        "chromium is not installed (tests/fixtures/system-deps.sh)"
+    );
     let dir = tempfile::tempdir().unwrap();
     let p = page(
         &dir,
@@ -73,7 +86,9 @@ fn the_report_policy_blocks_a_request_and_says_so() {
     assert!(got.requests.is_empty(), "{:?}", got.requests);
     assert_eq!(got.blocked, ["http://127.0.0.1:9/pixel.png"]);
     assert!(
-        got.errors.iter().any(|e| e.contains("Content Security Policy")),
+        got.errors
+            .iter()
+            .any(|e| e.contains("Content Security Policy")),
         "a blocked load is reported as an error: {:?}",
         got.errors
     );
