@@ -43,8 +43,17 @@ pub struct Api {
     pub mem_get_allocator: Option<unsafe extern "C" fn(c_int, *mut MemAllocator)>,
     pub mem_set_allocator: Option<unsafe extern "C" fn(c_int, *mut MemAllocator)>,
     pub mem_setup_debug_hooks: Option<unsafe extern "C" fn()>,
+    pub get_attr_string:
+        Option<unsafe extern "C" fn(*mut PyObject, *const c_char) -> *mut PyObject>,
+    pub eval_get_frame: Option<unsafe extern "C" fn() -> *mut PyObject>,
+    /// `PyFrame_GetBack` (3.9+; 3.8 reads the `f_back` attribute).
+    pub frame_get_back: Option<unsafe extern "C" fn(*mut PyObject) -> *mut PyObject>,
+    /// `PyFrame_GetCode` (3.9+; 3.8 reads the `f_code` attribute).
+    pub frame_get_code: Option<unsafe extern "C" fn(*mut PyObject) -> *mut PyObject>,
     /// `&PyUnicode_Type`.
     pub unicode_type: *mut PyObject,
+    /// `&PyCode_Type`.
+    pub code_type: *mut PyObject,
     /// A `--with-pydebug` build (its default allocator is the debug one).
     pub debug_build: bool,
     /// PyPy's C API emulation rather than CPython.
@@ -95,7 +104,12 @@ pub fn resolve() -> Api {
         mem_get_allocator: func!(c"PyMem_GetAllocator"),
         mem_set_allocator: func!(c"PyMem_SetAllocator"),
         mem_setup_debug_hooks: func!(c"PyMem_SetupDebugHooks"),
+        get_attr_string: func!(c"PyObject_GetAttrString"),
+        eval_get_frame: func!(c"PyEval_GetFrame"),
+        frame_get_back: func!(c"PyFrame_GetBack"),
+        frame_get_code: func!(c"PyFrame_GetCode"),
         unicode_type: symbol(c"PyUnicode_Type"),
+        code_type: symbol(c"PyCode_Type"),
         debug_build: !symbol(c"_Py_NegativeRefcount").is_null(),
         pypy: !symbol(c"pypy_setup_home").is_null(),
     }
@@ -182,6 +196,124 @@ impl Api {
                 return None;
             }
             self.str_value(get(tuple, i), ty, dec, utf8, clear)
+        }
+    }
+
+    /// The `co_filename` of `code` as UTF-8 bytes, if `code` is exactly a
+    /// code object (the `exec` audit event's argument may also be a string).
+    ///
+    /// # Safety
+    /// As for [`Api::str_item`]; `code` is a live object (or null) that
+    /// outlives the use of the returned bytes.
+    pub unsafe fn code_filename<'a>(&self, code: *mut PyObject) -> Option<&'a [u8]> {
+        let (ty, dec, getattr, clear) = (
+            self.object_type?,
+            self.dec_ref?,
+            self.get_attr_string?,
+            self.err_clear?,
+        );
+        if code.is_null() || self.code_type.is_null() {
+            return None;
+        }
+        // SAFETY: the caller's contract; PyObject_Type returns a new reference,
+        // dropped at once (the type outlives the object).
+        let is_code = unsafe {
+            let t = ty(code);
+            dec(t);
+            t == self.code_type
+        };
+        if !is_code {
+            return None;
+        }
+        // SAFETY: a code object's `co_filename` is a member holding a str; the
+        // new reference is dropped after reading, and the code object keeps
+        // the string (and its cached UTF-8) alive for the caller.
+        unsafe {
+            let name = getattr(code, c"co_filename".as_ptr());
+            if name.is_null() {
+                clear();
+                return None;
+            }
+            let s = self.str_value(name, ty, dec, self.as_utf8?, clear);
+            dec(name);
+            s
+        }
+    }
+
+    /// Calls `visit` with the `co_filename` of each frame of the running
+    /// thread, innermost first, until it returns false; at most `limit` frames.
+    ///
+    /// # Safety
+    /// Inside an audit hook (the thread holds the GIL or a thread state).
+    pub unsafe fn walk_frames(&self, limit: usize, mut visit: impl FnMut(&[u8]) -> bool) {
+        let (Some(current), Some(dec), Some(getattr), Some(clear)) = (
+            self.eval_get_frame,
+            self.dec_ref,
+            self.get_attr_string,
+            self.err_clear,
+        ) else {
+            return;
+        };
+        // Borrowed reference to the innermost frame; every later frame is a
+        // new reference, released when the walk moves on.
+        // SAFETY: the caller's contract.
+        let mut frame = unsafe { current() };
+        let mut owned = false;
+        for _ in 0..limit {
+            if frame.is_null() {
+                break;
+            }
+            // SAFETY: `frame` is a live frame object; the code is a new reference.
+            let code = unsafe {
+                match self.frame_get_code {
+                    Some(get) => get(frame),
+                    None => getattr(frame, c"f_code".as_ptr()),
+                }
+            };
+            let go_on = if code.is_null() {
+                // SAFETY: clears the error this walk's own call raised.
+                unsafe { clear() };
+                false
+            } else {
+                // SAFETY: `code` is live until the dec_ref below.
+                let go_on = match unsafe { self.code_filename(code) } {
+                    Some(name) => visit(name),
+                    None => true,
+                };
+                // SAFETY: releases the new reference taken above.
+                unsafe { dec(code) };
+                go_on
+            };
+            // SAFETY: `frame` is live; the result is a new reference or null
+            // (3.9+), or a new reference to the back frame or None (3.8).
+            let back = if go_on {
+                unsafe {
+                    match self.frame_get_back {
+                        Some(get) => get(frame),
+                        None => getattr(frame, c"f_back".as_ptr()),
+                    }
+                }
+            } else {
+                core::ptr::null_mut()
+            };
+            if owned {
+                // SAFETY: a frame this walk took a reference to.
+                unsafe { dec(frame) };
+            }
+            if back.is_null() {
+                // SAFETY: PyFrame_GetBack raises nothing; a failed getattr
+                // leaves an error this walk must clear.
+                unsafe { clear() };
+                return;
+            }
+            frame = back;
+            owned = true;
+            // 3.8's `f_back` of the outermost frame is None, which has no
+            // `f_code`: the next round's getattr fails and ends the walk.
+        }
+        if owned && !frame.is_null() {
+            // SAFETY: the last reference this walk took.
+            unsafe { dec(frame) };
         }
     }
 

@@ -63,6 +63,9 @@ pub struct Globals {
     pub user: Text<64>,
     /// `key=value` job entries, NUL-separated.
     pub job: Text<512>,
+    /// The notebook a Jupyter kernel runs (`JPY_SESSION_NAME`, exported by
+    /// the Jupyter server to the kernels it starts).
+    pub notebook: Text<512>,
     pub sample_ppm: u32,
 }
 
@@ -83,6 +86,7 @@ static GLOBALS: Cell = Cell(UnsafeCell::new(Globals {
     script: None,
     user: Text::new(),
     job: Text::new(),
+    notebook: Text::new(),
     sample_ppm: 1_000_000,
 }));
 

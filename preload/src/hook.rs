@@ -1,9 +1,15 @@
 //! The PEP 578 audit hook: CPython calls it for every audited event, in
 //! every thread, so it does a byte compare on the event name and returns
-//! unless the event is one of the four it cares about.
+//! unless the event is one of the five it cares about.
 //!
-//! - `open` (`io.open_code` of every `.py`/`.pyc` the import system reads):
-//!   resolve the path, record the distribution (`via = import`).
+//! - `exec`: the import system runs every module's code with `exec`, and the
+//!   event carries the code object. Its `co_filename` is the module's source
+//!   path: resolve it, record the distribution (`via = import`). Only code
+//!   that runs counts: a module file merely opened, read, copied or compiled
+//!   (`linecache`, `shutil.copy`, `compileall`, `pip`) never gets here.
+//! - `open` of a `.py`/`.pyc`: only remembered, for a sourceless module's
+//!   code whose `co_filename` names the place it was compiled ([`crate::lastopen`]).
+//! - `cpython.run_file`: the script (`python prog.py`), kept like a module.
 //! - `import`: the first one creates the record; one carrying a file name is an
 //!   extension module (`via = extension`); any import may have loaded native
 //!   libraries, so walk those that are new.
@@ -74,21 +80,34 @@ pub unsafe extern "C" fn audit_hook(
     tracker::resume_after_failed_exec();
     let name = sys::cstr(event);
     match name {
-        b"open" => {
+        b"exec" => {
             let _errno = ErrnoGuard::new();
-            // SAFETY: CPython calls audit hooks with the GIL (or a thread state) and a tuple.
+            // SAFETY: CPython calls audit hooks with a thread state and a tuple;
+            // argument 0 is the code object (or a string) about to run.
+            unsafe { on_exec(args) };
+        }
+        b"open" => {
+            // SAFETY: as above; argument 0 is the path (str, bytes or an fd).
             if let Some(path) = unsafe { str_arg(args, 0) } {
                 if path.ends_with(b".py") || path.ends_with(b".pyc") {
-                    tracker::note_path(path, Via::Import);
+                    crate::lastopen::set(path);
                 }
+            }
+        }
+        b"cpython.run_file" => {
+            let _errno = ErrnoGuard::new();
+            // SAFETY: as above; argument 0 is the script's file name.
+            if let Some(path) = unsafe { str_arg(args, 0) } {
+                tracker::note_ran(path, Via::Import, None);
             }
         }
         b"import" => {
             let _errno = ErrnoGuard::new();
+            crate::lastopen::clear();
             on_import();
             // SAFETY: as above; argument 1 is the file name of an extension module, or None.
             if let Some(file) = unsafe { str_arg(args, 1) } {
-                tracker::note_path(file, Via::Extension);
+                tracker::note_ran(file, Via::Extension, None);
             }
             crate::native::scan_new();
         }
@@ -96,6 +115,37 @@ pub unsafe extern "C" fn audit_hook(
         _ => {}
     }
     0
+}
+
+/// Code about to run: a module's, if its file says so (`<frozen ...>` and
+/// `<string>` are not files).
+///
+/// # Safety
+/// Inside the audit hook, `args` being the `exec` event's tuple.
+unsafe fn on_exec(args: *mut PyObject) {
+    let Some(api) = globals::get().api else {
+        return;
+    };
+    let (Some(size), Some(get)) = (api.tuple_size, api.tuple_get_item) else {
+        return;
+    };
+    // SAFETY: the caller's contract: a tuple with the code in item 0,
+    // borrowed for the duration of the hook.
+    let code = unsafe {
+        if args.is_null() || size(args) < 1 {
+            return;
+        }
+        get(args, 0)
+    };
+    // SAFETY: `code` is live for the duration of the hook.
+    let Some(file) = (unsafe { api.code_filename(code) }) else {
+        return;
+    };
+    let mut buf = [0u8; crate::lastopen::CAP];
+    let opened = crate::lastopen::take(&mut buf);
+    if file.first().is_some_and(|&c| c != b'<') {
+        tracker::note_ran(file, Via::Import, opened);
+    }
 }
 
 unsafe fn str_arg<'a>(args: *mut PyObject, i: isize) -> Option<&'a [u8]> {

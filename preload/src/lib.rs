@@ -15,9 +15,10 @@
 //!   Otherwise it reads the configuration ([`settings`]), decides whether this
 //!   process is traced (opt-out, sampling, MPI rank), maps the package map,
 //!   and registers the audit hook and exit handlers.
-//! - [`hook`]: the PEP 578 audit hook. It sees every module file the import
-//!   system opens and every extension module imported, resolves each path
-//!   through the package map, and appends what is new to the record.
+//! - [`hook`]: the PEP 578 audit hook. It sees the code object of every
+//!   module the process runs and every extension module imported, resolves
+//!   each file through the package map, and appends what is new to the
+//!   record, with who imported it ([`importer`]) and when.
 //! - [`tracker`]: owns the crash-safe raw record on tmpfs: creates it lazily on
 //!   the first import, appends entries, and finishes and ships it.
 //! - [`exits`]: `on_exit`, the `_exit` interposer and the `fork` handlers, so a
@@ -38,6 +39,8 @@ mod elf;
 mod exits;
 mod globals;
 mod hook;
+mod importer;
+mod lastopen;
 mod native;
 mod seen;
 mod settings;

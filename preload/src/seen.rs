@@ -53,6 +53,29 @@ pub fn first_dist(id: u32, via: Via) -> bool {
     word(bit / 64).is_none_or(|w| w.fetch_or(mask, Ordering::Relaxed) & mask == 0)
 }
 
+/// True if distribution `id` was marked seen via `via` (ids beyond the
+/// bitmap never are).
+pub fn has_dist(id: u32, via: Via) -> bool {
+    if id as usize >= MAX_DISTS {
+        return false;
+    }
+    let bit = via.strength() as usize * MAX_DISTS + id as usize;
+    word(bit / 64).is_some_and(|w| w.load(Ordering::Relaxed) & (1u64 << (bit % 64)) != 0)
+}
+
+/// True if `h` was inserted before.
+pub fn has_hash(h: u64) -> bool {
+    let start = (h as usize) % SLOTS;
+    for i in 0..64 {
+        match word(DIST_WORDS + (start + i) % SLOTS).map(|s| s.load(Ordering::Relaxed)) {
+            Some(0) | None => return false,
+            Some(existing) if existing == h => return true,
+            Some(_) => {}
+        }
+    }
+    false
+}
+
 /// FNV-1a, salted by a kind so different uses never collide.
 pub fn hash(kind: u8, bytes: &[u8]) -> u64 {
     let mut h = 0xcbf2_9ce4_8422_2325u64 ^ u64::from(kind);
@@ -86,12 +109,16 @@ mod tests {
     #[test]
     fn sets_remember() {
         assert!(init());
+        assert!(!has_dist(5, Via::Import));
         assert!(first_dist(5, Via::Import));
+        assert!(has_dist(5, Via::Import));
         assert!(!first_dist(5, Via::Import));
         assert!(first_dist(5, Via::Library));
         assert!(first_dist(u32::MAX, Via::Import));
         let h = hash(b'u', b"/home/u/x");
+        assert!(!has_hash(h));
         assert!(first_hash(h));
+        assert!(has_hash(h));
         assert!(!first_hash(h));
         assert_ne!(hash(b'u', b"/a"), hash(b'n', b"/a"));
     }

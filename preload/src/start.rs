@@ -148,6 +148,9 @@ fn start_python(argc: c_int, argv: *const *const c_char, envp: *const *const c_c
     if let Some(user) = env.get(b"USER").or_else(|| env.get(b"LOGNAME")) {
         g.user.set(user);
     }
+    if let Some(notebook) = env.get(b"JPY_SESSION_NAME") {
+        g.notebook.set(notebook);
+    }
     if let Some(j) = job {
         let mut put = |key: &[u8], value: &[u8]| {
             g.job.push(key);

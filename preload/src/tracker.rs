@@ -12,9 +12,10 @@
 //! ```
 
 use crate::globals::{self, path_in};
+use crate::importer::{self, Importer};
 use crate::sys::{self, ErrnoGuard};
 use crate::syscall;
-use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU8, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use pyusage_map_reader::Lookup;
 use pyusage_record::json::Out;
 use pyusage_record::raw::{self, tag, Ending, Identity, Via, Writer};
@@ -31,6 +32,8 @@ const EXEC_SHIPPED: u8 = 5;
 static STATE: AtomicU8 = AtomicU8::new(NONE);
 static BASE: AtomicPtr<u8> = AtomicPtr::new(core::ptr::null_mut());
 static CAPACITY: AtomicU32 = AtomicU32::new(0);
+/// The record's start (ns since the epoch), for `at_ms`.
+static START_NS: AtomicU64 = AtomicU64::new(0);
 /// Unmapped paths recorded; bounded so a huge source tree cannot fill the record.
 static UNMAPPED: AtomicU32 = AtomicU32::new(0);
 const MAX_UNMAPPED: u32 = 256;
@@ -76,7 +79,136 @@ pub fn append_if_open(t: u8, parts: &[&[u8]]) {
     }
 }
 
-/// Resolves a module or library path and records what is new about it.
+/// Records a module whose code the process ran (`via = import`, from the
+/// `exec` audit event) or an extension module it loaded (`via = extension`).
+///
+/// `path` is the code's `co_filename`; `opened` is the module file the
+/// import system opened just before, used when it holds the same module and
+/// `path` does not resolve (a sourceless `.pyc` compiled elsewhere).
+/// What is new gets who imported it and when ([`importer`]); what start-up
+/// machinery imported (a `.pth` line) is not recorded.
+pub fn note_ran(path: &[u8], via: Via, opened: Option<&[u8]>) {
+    let map = globals::get().map.as_ref();
+    let lookup_of = |p: &[u8]| map.map_or(Lookup::Unmapped, |m| lookup_source(m, p));
+    let mut lookup = lookup_of(path);
+    let mut shown = path;
+    if let (Lookup::Unmapped, Some(o)) = (&lookup, opened) {
+        if crate::lastopen::same_module(path, o) {
+            lookup = lookup_of(o);
+            if !o.windows(13).any(|w| w == b"/__pycache__/") {
+                shown = o; // a sourceless .pyc: where it really is
+            }
+        }
+    }
+    match lookup {
+        Lookup::Stdlib => {}
+        Lookup::Dist(d) => {
+            if crate::seen::has_dist(d.id, via) {
+                return;
+            }
+            let who = importer::current();
+            if who == Importer::Startup {
+                return;
+            }
+            if crate::seen::first_dist(d.id, via) {
+                let mut digits = [0u8; 20];
+                let (by, at) = origin(who, &mut digits);
+                append(
+                    tag::PACKAGE,
+                    &[
+                        &[via.byte()],
+                        d.name,
+                        b"\0",
+                        d.version,
+                        b"\0",
+                        d.env,
+                        b"\0",
+                        by,
+                        b"\0",
+                        at,
+                    ],
+                );
+            }
+        }
+        Lookup::Unmapped => note_unmapped(shown, via),
+    }
+}
+
+/// Looks `path` up; a cached `dir/__pycache__/mod.*.pyc` that the map does
+/// not list (the installer did not compile it) is looked up as `dir/mod.py`.
+fn lookup_source<'m>(map: &pyusage_map_reader::PackageMap<'m>, path: &[u8]) -> Lookup<'m> {
+    match map.lookup(path) {
+        Lookup::Unmapped => {}
+        found => return found,
+    }
+    let (_, parts) = module_source(path);
+    if parts[1].is_empty() {
+        return Lookup::Unmapped;
+    }
+    let mut buf = [0u8; 1024];
+    let n = parts.iter().map(|p| p.len()).sum::<usize>();
+    if n > buf.len() {
+        return Lookup::Unmapped;
+    }
+    let mut at = 0;
+    for p in parts {
+        buf[at..at + p.len()].copy_from_slice(p);
+        at += p.len();
+    }
+    map.lookup(&buf[..n])
+}
+
+/// A module file no distribution claims: kept (one per directory, bounded)
+/// with who imported it, unless it is the standard library.
+fn note_unmapped(path: &[u8], via: Via) {
+    if crate::stdlib::contains(path) {
+        return;
+    }
+    let (dir, parts) = module_source(path);
+    let h = crate::seen::hash(b'u', dir);
+    if crate::seen::has_hash(h) {
+        return;
+    }
+    let who = importer::current();
+    if who == Importer::Startup {
+        return;
+    }
+    if crate::seen::first_hash(h) && UNMAPPED.fetch_add(1, Ordering::Relaxed) < MAX_UNMAPPED {
+        let mut digits = [0u8; 20];
+        let (by, at) = origin(who, &mut digits);
+        append(
+            tag::UNMAPPED,
+            &[
+                &[via.byte()],
+                parts[0],
+                parts[1],
+                parts[2],
+                b"\0",
+                by,
+                b"\0",
+                at,
+            ],
+        );
+    }
+}
+
+/// The `by` and `at_ms` fields of a sighting made now.
+fn origin(who: Importer, digits: &mut [u8; 20]) -> (&'static [u8], &[u8]) {
+    let by: &'static [u8] = match who {
+        Importer::Dist(name) => name,
+        _ => b"",
+    };
+    let start = START_NS.load(Ordering::Relaxed);
+    let now = sys::now_ns();
+    let at: &[u8] = if start != 0 && now >= start {
+        sys::decimal((now - start) / 1_000_000, digits)
+    } else {
+        b""
+    };
+    (by, at)
+}
+
+/// Resolves a native library's path and records what is new about it.
 pub fn note_path(path: &[u8], via: Via) {
     let g = globals::get();
     match g.map.as_ref().map(|m| m.lookup(path)) {
@@ -222,6 +354,7 @@ fn create() -> bool {
     let w = unsafe { Writer::create(base, capacity, &who) };
     BASE.store(base, Ordering::Relaxed);
     CAPACITY.store(capacity, Ordering::Relaxed);
+    START_NS.store(who.start_ns, Ordering::Relaxed);
     write_context(&w);
     true
 }
@@ -245,6 +378,9 @@ fn write_context(w: &Writer) {
     }
     if let Some(script) = &g.script {
         w.append(tag::SCRIPT, &[script.get()]);
+    }
+    if !g.notebook.get().is_empty() {
+        w.append(tag::NOTEBOOK, &[g.notebook.get()]);
     }
     if let Some(version) = g.api.and_then(|a| a.get_version) {
         // SAFETY: Py_GetVersion returns a static string, valid before and after

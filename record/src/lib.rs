@@ -25,4 +25,4 @@ pub mod render;
 pub mod time;
 
 /// Version of the shipped JSON record (`schema` field).
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;

@@ -54,10 +54,14 @@ pub mod tag {
     pub const USER: u8 = b'u';
     /// One job context field, `key=value` (see [`crate::job`]).
     pub const JOB: u8 = b'j';
-    /// A resolved distribution: `via`, then `name \0 version \0 env`.
+    /// A resolved distribution: `via`, then `name \0 version \0 env`, and
+    /// for a module the process ran, `\0 by \0 at_ms` (see [`crate::raw::Origin`]).
     pub const PACKAGE: u8 = b'P';
-    /// A module path the map did not resolve: `via`, then the path.
+    /// A module path the map did not resolve: `via`, then the path, and for a
+    /// module the process ran, `\0 by \0 at_ms`.
     pub const UNMAPPED: u8 = b'U';
+    /// The notebook a Jupyter kernel runs (`JPY_SESSION_NAME`).
+    pub const NOTEBOOK: u8 = b'n';
     /// A native library of interest: kind byte (see [`crate::raw::native`]), then file name.
     pub const NATIVE: u8 = b'N';
 }
@@ -647,16 +651,46 @@ pub struct PackageEntry<'a> {
     pub version: &'a [u8],
     /// Environment label or prefix.
     pub env: &'a [u8],
+    /// Who imported it first and when, for a module the process ran.
+    pub origin: Option<Origin<'a>>,
+}
+
+/// Who made the first import of a distribution, and when (schema 2's `by`
+/// and `at_ms`). Stored after a sighting's other fields as `\0 by \0 at_ms`,
+/// `by` empty for the program's own code, `at_ms` in decimal (empty when
+/// unknown). Sightings without it (native libraries, records written before
+/// schema 2) render as null.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Origin<'a> {
+    /// The importing distribution's name; `None` for the program's own code.
+    pub by: Option<&'a [u8]>,
+    /// Milliseconds from the record's start to the import.
+    pub at_ms: Option<u64>,
+}
+
+impl<'a> Origin<'a> {
+    /// Parses the `by` and `at_ms` fields of a payload.
+    fn parse(by: &'a [u8], at: &[u8]) -> Origin<'a> {
+        let at_ms = (!at.is_empty() && at.len() <= 19 && at.iter().all(u8::is_ascii_digit))
+            .then(|| at.iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0')));
+        Origin {
+            by: (!by.is_empty()).then_some(by),
+            at_ms,
+        }
+    }
 }
 
 /// Splits a `PACKAGE` payload into its fields.
 pub fn split_package(payload: &[u8]) -> Option<PackageEntry<'_>> {
     let (&via, rest) = payload.split_first()?;
     let via = Via::from_byte(via)?;
-    let mut fields = rest.splitn(3, |&b| b == 0);
+    let mut fields = rest.splitn(5, |&b| b == 0);
     let name = fields.next()?;
     let version = fields.next()?;
     let env = fields.next().unwrap_or(b"");
+    let origin = fields
+        .next()
+        .map(|by| Origin::parse(by, fields.next().unwrap_or(b"")));
     if name.is_empty() {
         return None;
     }
@@ -665,7 +699,31 @@ pub fn split_package(payload: &[u8]) -> Option<PackageEntry<'_>> {
         name,
         version,
         env,
+        origin,
     })
+}
+
+/// An `UNMAPPED` entry's fields.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UnmappedEntry<'a> {
+    /// How it was seen.
+    pub via: Via,
+    /// The module path (never empty).
+    pub path: &'a [u8],
+    /// Who imported it first and when.
+    pub origin: Option<Origin<'a>>,
+}
+
+/// Splits an `UNMAPPED` payload into its fields.
+pub fn split_unmapped(payload: &[u8]) -> Option<UnmappedEntry<'_>> {
+    let (&via, rest) = payload.split_first()?;
+    let via = Via::from_byte(via)?;
+    let mut fields = rest.splitn(3, |&b| b == 0);
+    let path = fields.next().filter(|p| !p.is_empty())?;
+    let origin = fields
+        .next()
+        .map(|by| Origin::parse(by, fields.next().unwrap_or(b"")));
+    Some(UnmappedEntry { via, path, origin })
 }
 
 #[cfg(test)]
@@ -717,6 +775,45 @@ mod tests {
             (Via::Import, &b"numpy"[..], &b"1.26.4"[..], &b"venv"[..])
         );
         assert_eq!(&r.id_hex()[..4], b"abab");
+        assert_eq!(p.origin, None);
+    }
+
+    #[test]
+    fn origins_parse() {
+        let p = split_package(b"inumpy\x001.0\x00/v\x00pandas\x0042").unwrap();
+        assert_eq!(p.env, b"/v");
+        assert_eq!(
+            p.origin,
+            Some(Origin {
+                by: Some(&b"pandas"[..]),
+                at_ms: Some(42)
+            })
+        );
+        let p = split_package(b"inumpy\x001.0\x00/v\x00\x00").unwrap();
+        assert_eq!(
+            p.origin,
+            Some(Origin {
+                by: None,
+                at_ms: None
+            })
+        );
+        let p = split_package(b"inumpy\x001.0\x00/v\x00\x00-3").unwrap();
+        assert_eq!(p.origin.unwrap().at_ms, None);
+        let u = split_unmapped(b"i/home/u/m.py\x00\x007").unwrap();
+        assert_eq!(
+            (u.path, u.origin),
+            (
+                &b"/home/u/m.py"[..],
+                Some(Origin {
+                    by: None,
+                    at_ms: Some(7)
+                })
+            )
+        );
+        let u = split_unmapped(b"i/home/u/m.py").unwrap();
+        assert_eq!(u.origin, None);
+        assert_eq!(split_unmapped(b"i"), None);
+        assert_eq!(split_unmapped(b"?/x"), None);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! allocates.
 
 use crate::json::Out;
-use crate::raw::{self, tag, Ending, RawRecord, Via};
+use crate::raw::{self, tag, Ending, Origin, RawRecord, Via};
 use pyusage_map_reader::{Lookup, PackageMap};
 
 /// What the finisher knows better than the record.
@@ -31,6 +31,7 @@ struct Seen<'a> {
     name: &'a [u8],
     version: &'a [u8],
     env: &'a [u8],
+    origin: Option<Origin<'a>>,
 }
 
 impl Seen<'_> {
@@ -50,15 +51,17 @@ fn seen<'a>(
             name: p.name,
             version: p.version,
             env: p.env,
+            origin: p.origin,
         }),
         tag::UNMAPPED => {
-            let (&via, path) = e.payload.split_first()?;
-            match map?.lookup(path) {
+            let u = raw::split_unmapped(e.payload)?;
+            match map?.lookup(u.path) {
                 Lookup::Dist(d) => Some(Seen {
-                    via: Via::from_byte(via)?,
+                    via: u.via,
                     name: d.name,
                     version: d.version,
                     env: d.env,
+                    origin: u.origin,
                 }),
                 _ => None,
             }
@@ -101,6 +104,10 @@ pub fn render(
     out.string(text(tag::EXE).unwrap_or(b""));
     out.key(false, "script");
     out.opt_string(text(tag::SCRIPT));
+    if crate::SCHEMA_VERSION >= 2 {
+        out.key(false, "notebook");
+        out.opt_string(text(tag::NOTEBOOK));
+    }
 
     out.key(false, "python");
     out.raw(b"{");
@@ -212,6 +219,11 @@ fn render_packages(rec: &RawRecord<'_>, map: Option<&PackageMap<'_>>, out: &mut 
             .map(|t| t.via)
             .max_by_key(|v| v.strength())
             .unwrap_or(s.via);
+        // Who and when: from the first sighting that says (a module the
+        // process ran), not from a native library seen earlier.
+        let origin = seen(rec, map)
+            .filter(|t| t.same_dist(&s))
+            .find_map(|t| t.origin);
         if !first {
             out.raw(b",");
         }
@@ -225,6 +237,16 @@ fn render_packages(rec: &RawRecord<'_>, map: Option<&PackageMap<'_>>, out: &mut 
         out.string(via.name().as_bytes());
         out.key(false, "env");
         out.string(s.env);
+        if crate::SCHEMA_VERSION >= 2 {
+            out.key(false, "by");
+            out.opt_string(origin.and_then(|o| o.by));
+            out.key(false, "at_ms");
+            out.opt_int(
+                origin
+                    .and_then(|o| o.at_ms)
+                    .map(|ms| ms.min(i64::MAX as u64) as i64),
+            );
+        }
         out.raw(b"}");
     }
     out.raw(b"]");
@@ -234,7 +256,7 @@ fn render_unmapped(rec: &RawRecord<'_>, map: Option<&PackageMap<'_>>, out: &mut 
     out.raw(b"[");
     let mut first = true;
     for e in rec.entries().filter(|e| e.tag == tag::UNMAPPED) {
-        let Some((_, path)) = e.payload.split_first().filter(|(_, p)| !p.is_empty()) else {
+        let Some(path) = raw::split_unmapped(e.payload).map(|u| u.path) else {
             continue;
         };
         if let Some(map) = map {
@@ -339,8 +361,16 @@ mod tests {
         w.append(tag::JOB, &[b"id=42"]);
         w.append(tag::JOB, &[b"tasks=4"]);
         w.append(tag::PACKAGE, &[b"l", b"numpy\x001.26.4\x00/venv"]);
-        w.append(tag::PACKAGE, &[b"i", b"numpy\x001.26.4\x00/venv"]);
-        w.append(tag::PACKAGE, &[b"e", b"scipy\x001.13.0\x00/venv"]);
+        w.append(
+            tag::PACKAGE,
+            &[b"i", b"numpy\x001.26.4\x00/venv\x00pandas\x00153"],
+        );
+        w.append(
+            tag::PACKAGE,
+            &[b"i", b"numpy\x001.26.4\x00/venv\x00\x00999"],
+        );
+        w.append(tag::PACKAGE, &[b"e", b"scipy\x001.13.0\x00/venv\x00\x00"]);
+        w.append(tag::NOTEBOOK, &[b"/home/u/a.ipynb"]);
         w.append(tag::UNMAPPED, &[b"i", b"/home/u/mymod.py"]);
         w.append(tag::NATIVE, &[b"c", b"libcudart.so.12"]);
         w.append(tag::NATIVE, &[b"c", b"libcudart.so.12"]);
@@ -361,9 +391,16 @@ mod tests {
         assert_eq!(pk.len(), 2);
         assert_eq!(
             pk[0],
-            serde_json::json!({"name": "numpy", "version": "1.26.4", "via": "import", "env": "/venv"})
+            serde_json::json!({"name": "numpy", "version": "1.26.4", "via": "import", "env": "/venv",
+                               "by": "pandas", "at_ms": 153})
         );
         assert_eq!(pk[1]["via"], "extension");
+        assert_eq!(
+            (&pk[1]["by"], &pk[1]["at_ms"]),
+            (&serde_json::Value::Null, &serde_json::Value::Null)
+        );
+        assert_eq!(v["notebook"], "/home/u/a.ipynb");
+        assert_eq!(v["job"]["partition"], serde_json::Value::Null);
         assert_eq!(v["unmapped"], serde_json::json!(["/home/u/mymod.py"]));
         assert_eq!(v["native"]["cuda"], serde_json::json!(["libcudart.so.12"]));
         assert_eq!(v["sample"], 0.25);

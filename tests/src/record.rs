@@ -159,6 +159,25 @@ impl Record {
         );
     }
 
+    /// Schema 2's `by` of package `name`: `None` when there is no such
+    /// package, `Some(None)` when the program's own code imported it.
+    pub fn by(&self, name: &str) -> Option<Option<String>> {
+        let p = self.package_json(name)?;
+        Some(p["by"].as_str().map(str::to_owned))
+    }
+
+    /// Schema 2's `at_ms` of package `name`, when there is one.
+    pub fn at_ms(&self, name: &str) -> Option<u64> {
+        self.package_json(name)?["at_ms"].as_u64()
+    }
+
+    fn package_json(&self, name: &str) -> Option<&Value> {
+        self.0["packages"]
+            .as_array()?
+            .iter()
+            .find(|p| p["name"] == name)
+    }
+
     /// Assert nothing in `unmapped` lies inside `dir`.
     pub fn assert_unmapped_avoids(&self, dir: &Path) {
         let bad: Vec<PathBuf> = self
@@ -267,7 +286,7 @@ impl Expect {
         let eq = |field: &str, got: &Value, want: Value| {
             assert_eq!(*got, want, "field `{field}` is wrong in:\n{ctx}");
         };
-        eq("schema", &v["schema"], 1.into());
+        eq("schema", &v["schema"], 2.into());
         eq("pid", &v["pid"], self.pid.into());
         if let Some(pp) = self.ppid {
             eq("ppid", &v["ppid"], pp.into());

@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 /// The newest record schema (what the tracer writes).
-pub const SCHEMA: u32 = 2;
+pub const SCHEMA: u32 = pyusage_record::SCHEMA_VERSION;
 
 /// Every record schema the tools read.
 pub const SCHEMAS: [u32; 2] = [1, 2];

@@ -437,7 +437,11 @@ fn dead_record_is_shipped_once_to_the_file_owner() {
     assert_eq!(shipped.len(), 1, "{out}");
     let (name, rec) = &shipped[0];
     assert_eq!(name, &format!("{}.json", spec.id_hex()));
-    assert_eq!(rec.schema, 1);
+    assert_eq!(rec.schema, pyusage_tools::shipped::SCHEMA);
+    assert_eq!(
+        (rec.packages[0].by.as_deref(), rec.packages[0].at_ms),
+        (None, None)
+    );
     assert_eq!(rec.pid, spec.who.pid);
     assert_eq!(rec.ppid, 1);
     assert_eq!(

@@ -52,7 +52,8 @@ fn slurm_rank0(py: &Python) {
     assert_eq!(
         r.0["job"],
         json!({"scheduler": "slurm", "id": "42", "step": "0", "cluster": "c1",
-               "nodes": 2, "tasks": 4, "rank": 0}),
+               "nodes": 2, "tasks": 4, "rank": 0,
+               "partition": null, "gpus": null, "cpus_per_task": null}),
         "{r:?}"
     );
     r.assert_unmapped_covers(&file);

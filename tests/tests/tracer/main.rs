@@ -8,10 +8,14 @@
 //! - `context`: Slurm, opt-out, config keys, `pyusage run`, native library
 //!   kinds, `$ORIGIN` RUNPATH, embedded interpreters.
 //! - `packages`: the shared virtualenv resolved through a package map.
+//! - `accuracy`: only code that ran counts (opened, copied, compiled files do
+//!   not), whatever file it ran from (bytecode caches elsewhere, pyc files no
+//!   installer listed, zips); who imported each distribution, and when.
 //! - `schema`: `docs/record.schema.json` against `docs/record.md`.
 //!
 //! Run one part with `cargo test -p pyusage-tests --test tracer exits::`.
 
+mod accuracy;
 mod context;
 mod exits;
 mod interpreters;
