@@ -99,7 +99,7 @@ pub struct Config {
 }
 
 /// All keys, for validation in the tools.
-pub const KEYS: [&str; 9] = [
+pub const KEYS: [&str; 10] = [
     "enabled",
     "spool",
     "runtime_dir",
@@ -109,6 +109,7 @@ pub const KEYS: [&str; 9] = [
     "all_ranks",
     "allow_opt_out",
     "allow_user_config",
+    "store",
 ];
 
 impl Default for Config {
@@ -302,6 +303,9 @@ impl Config {
                 Some(p) => self.map = p,
                 None => return false,
             },
+            // The store (`pyusage ingest`'s database) is the tools' business:
+            // the tracer checks only that it is a string and keeps nothing.
+            (b"store", Value::Str(..)) => {}
             (b"sample", Value::Num(v)) => match fraction_ppm(v) {
                 Some(p) => self.sample_ppm = p,
                 None => return false,
@@ -328,7 +332,7 @@ mod tests {
         c.apply(
             b"# site config\nenabled = false\nspool = \"/s/p\" # trailing\nruntime_dir = '/dev/shm/x'\n\
               map = \"/m\\\"q\"\nsample = 0.25\nrecord_bytes = 131072\nall_ranks = true\n\
-              allow_opt_out = false\n[map_build]\nroots = [\"/opt\"]\n",
+              allow_opt_out = false\nstore = \"postgresql:///usage\"\n[map_build]\nroots = [\"/opt\"]\n",
             true,
         );
         assert!(!c.enabled && c.all_ranks && !c.allow_opt_out);

@@ -8,6 +8,10 @@
 //! `BIGINT`/`INTEGER`, flags are `SMALLINT` 0/1 (so `SUM(truncated)` works
 //! everywhere), times are microseconds since the epoch in a `BIGINT`.
 //! `docs/store.md` describes every table and column.
+//!
+//! Relationships are not declared as foreign keys: ingest is the only writer
+//! and assigns every id itself, and PostgreSQL's per-row foreign-key checks
+//! would cost more than the rest of a bulk load.
 
 /// The schema version this build writes and reads.
 pub const SCHEMA_VERSION: i64 = 1;
@@ -88,7 +92,7 @@ CREATE TABLE dists (
 );
 CREATE TABLE releases (
     id      {ID},
-    dist    BIGINT NOT NULL REFERENCES dists (id),
+    dist    BIGINT NOT NULL,
     version TEXT
 );
 CREATE UNIQUE INDEX releases_key ON releases (dist, COALESCE(version, ''));
@@ -98,12 +102,12 @@ CREATE TABLE package_sets (
     size   INTEGER NOT NULL
 );
 CREATE TABLE package_set_members (
-    package_set BIGINT NOT NULL REFERENCES package_sets (id),
+    package_set BIGINT NOT NULL,
     ord         INTEGER NOT NULL,
-    release     BIGINT NOT NULL REFERENCES releases (id),
-    env         BIGINT REFERENCES envs (id),
+    release     BIGINT NOT NULL,
+    env         BIGINT,
     via         TEXT NOT NULL,
-    by_dist     BIGINT REFERENCES dists (id),
+    by_dist     BIGINT,
     PRIMARY KEY (package_set, ord)
 );
 CREATE INDEX package_set_members_release ON package_set_members (release);
@@ -111,19 +115,19 @@ CREATE TABLE processes (
     id            {ID},
     record_id     TEXT NOT NULL UNIQUE,
     schema        INTEGER NOT NULL,
-    host          BIGINT NOT NULL REFERENCES hosts (id),
-    owner         BIGINT NOT NULL REFERENCES users (id),
+    host          BIGINT NOT NULL,
+    owner         BIGINT NOT NULL,
     claimed_uid   BIGINT NOT NULL,
     claimed_user  TEXT,
     claim_differs SMALLINT NOT NULL,
-    job           BIGINT REFERENCES jobs (id),
+    job           BIGINT,
     step          TEXT,
     rank          INTEGER,
     pid           BIGINT NOT NULL,
     ppid          BIGINT NOT NULL,
     exe           TEXT NOT NULL,
     script        TEXT,
-    interpreter   BIGINT NOT NULL REFERENCES interpreters (id),
+    interpreter   BIGINT NOT NULL,
     prefix        TEXT,
     start_us      BIGINT NOT NULL,
     end_us        BIGINT NOT NULL,
@@ -131,14 +135,14 @@ CREATE TABLE processes (
     ended_status  INTEGER,
     ended_signal  INTEGER,
     forked_from   BIGINT,
-    parent        BIGINT REFERENCES processes (id),
+    parent        BIGINT,
     forks         INTEGER NOT NULL,
     sample        {REAL} NOT NULL,
     truncated     SMALLINT NOT NULL,
     cuda          TEXT,
     mpi           TEXT,
     blas          TEXT,
-    package_set   BIGINT NOT NULL REFERENCES package_sets (id),
+    package_set   BIGINT NOT NULL,
     import_ms     TEXT,
     ingested_us   BIGINT NOT NULL
 );
@@ -147,13 +151,14 @@ CREATE INDEX processes_owner ON processes (owner);
 CREATE INDEX processes_job ON processes (job);
 CREATE INDEX processes_package_set ON processes (package_set);
 CREATE INDEX processes_host_pid ON processes (host, pid);
+CREATE INDEX processes_orphans ON processes (forked_from) WHERE forked_from IS NOT NULL AND parent IS NULL;
 CREATE TABLE unmapped_paths (
     id   {ID},
     path TEXT NOT NULL UNIQUE
 );
 CREATE TABLE process_unmapped (
-    process BIGINT NOT NULL REFERENCES processes (id),
-    path    BIGINT NOT NULL REFERENCES unmapped_paths (id),
+    process BIGINT NOT NULL,
+    path    BIGINT NOT NULL,
     PRIMARY KEY (process, path)
 );
 CREATE INDEX process_unmapped_path ON process_unmapped (path);

@@ -39,6 +39,18 @@ pub struct Effective {
     pub runtime_dir: PathBuf,
     /// Package map.
     pub map: PathBuf,
+    /// Where `pyusage ingest` stores records (`store`): a path or a URL.
+    pub store: String,
+}
+
+/// The store when the configuration names none.
+pub const DEFAULT_STORE: &str = "/var/lib/pyusage/usage.db";
+
+/// The `store` key of a configuration file. The tracer's parser only checks
+/// that it is a string, so it is read here with the full TOML parser.
+fn store_of(text: &[u8]) -> Option<String> {
+    let table: toml::Table = std::str::from_utf8(text).ok()?.parse().ok()?;
+    table.get("store")?.as_str().map(str::to_owned)
 }
 
 fn path_of(b: &[u8]) -> PathBuf {
@@ -63,12 +75,14 @@ impl Settings {
     pub fn load(&self) -> Result<Effective> {
         let mut config = Config::default();
         let source = self.config_file();
+        let mut store = None;
         if let Some(file) = &source {
             let text = std::fs::read(file)
                 .with_context(|| format!("cannot read config {}", file.display()))?;
             // Shown as the file says, whoever will read it; the tracer ignores the
             // allow_* keys in a user's PYUSAGE_CONFIG file.
             config.apply(&text, true);
+            store = store_of(&text);
             if config.errors > 0 {
                 eprintln!(
                     "pyusage: warning: {}: line {} (and {} more) not understood; run `pyusage config check`",
@@ -91,6 +105,7 @@ impl Settings {
                 .map
                 .clone()
                 .unwrap_or_else(|| path_of(config.map.as_bytes())),
+            store: store.unwrap_or_else(|| DEFAULT_STORE.to_owned()),
             config,
             source,
         })
@@ -124,6 +139,7 @@ pub fn run(args: ConfigArgs) -> Result<ExitCode> {
             println!("spool = {:?}", e.spool.display().to_string());
             println!("runtime_dir = {:?}", e.runtime_dir.display().to_string());
             println!("map = {:?}", e.map.display().to_string());
+            println!("store = {:?}", e.store);
             println!("sample = {}", f64::from(c.sample_ppm) / 1e6);
             println!("record_bytes = {}", c.record_bytes);
             println!("all_ranks = {}", c.all_ranks);
@@ -185,6 +201,14 @@ pub fn check(file: &Path) -> Result<Vec<String>> {
             (key, _) if !pyusage_record::config::KEYS.contains(&key) => {
                 problems.push(format!("unknown key `{key}`"))
             }
+            ("store", toml::Value::String(url)) => {
+                if let Err(e) = pyusage_store::StoreUrl::parse(url) {
+                    problems.push(format!("`store`: {e:#}"));
+                }
+            }
+            ("store", _) => problems.push(
+                "`store` must be a string: a path, sqlite:PATH or postgresql://...".to_owned(),
+            ),
             _ => {}
         }
     }

@@ -6,9 +6,11 @@
 //! - `run`: run a command under the tracer, as a user under the module would;
 //! - `sweep`: ship the records that killed processes left on tmpfs;
 //! - `map`: build, query, inspect and compare package maps;
-//! - `config`: show and check the configuration the tracer would use.
+//! - `config`: show and check the configuration the tracer would use;
+//! - `ingest`: store shipped records in SQLite or PostgreSQL.
 
 mod config;
+mod ingest;
 mod map_cmd;
 mod run;
 mod spool;
@@ -35,6 +37,8 @@ enum Command {
     Map(map_cmd::MapArgs),
     /// Show or check the configuration the tracer would use.
     Config(config::ConfigArgs),
+    /// Store shipped records (spool directories, NDJSON files) in SQLite or PostgreSQL.
+    Ingest(ingest::IngestArgs),
 }
 
 /// Variables that name settings; an empty one means "not set", as in the tracer.
@@ -59,6 +63,7 @@ fn main() -> ExitCode {
         Command::Sweep(args) => sweep::run(args),
         Command::Map(args) => map_cmd::run(args),
         Command::Config(args) => config::run(args),
+        Command::Ingest(args) => ingest::run(args),
     };
     match result {
         Ok(code) => code,

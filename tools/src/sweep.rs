@@ -275,7 +275,7 @@ fn read_record_file(path: &Path) -> std::io::Result<Vec<u8>> {
 /// Moves `path` to another file system as what it is: a symlink stays a
 /// symlink (never followed), a FIFO a FIFO (never opened), a regular file is
 /// copied byte for byte. Anything else stays where it is.
-fn move_across(path: &Path, target: &Path) -> Result<()> {
+pub(crate) fn move_across(path: &Path, target: &Path) -> Result<()> {
     use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
     let kind = std::fs::symlink_metadata(path)?.file_type();
     if kind.is_symlink() {
@@ -351,7 +351,7 @@ fn quarantine_file(path: &Path, quarantine: &Path, why: &str, dry_run: bool) -> 
 }
 
 /// The passwd name of `uid`, if it has one.
-fn user_name(uid: u32) -> Option<String> {
+pub(crate) fn user_name(uid: u32) -> Option<String> {
     // SAFETY: passwd is plain data (integers and pointers); all-zero is valid.
     let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
     let mut buf = vec![0 as libc::c_char; 4096];

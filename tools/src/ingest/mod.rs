@@ -1,0 +1,522 @@
+//! `pyusage ingest`: from spool to store.
+//!
+//! Reads shipped records from spool directories and NDJSON files, checks
+//! each one ([`record`]), and stores them in SQLite or PostgreSQL (one
+//! schema, `docs/store.md`, owned by the `pyusage-store` crate).
+//!
+//! - [`source`]: listing and claiming spool files, quarantine, and removing
+//!   (or keeping) files once their records are committed;
+//! - [`record`]: validation and conversion of one record;
+//! - [`writer`]: records to rows, the same for both backends;
+//! - [`sqlite`], [`pg`]: the two backends.
+//!
+//! Worker threads claim, read and check files; the main thread writes
+//! batches, each in one transaction, and only then removes their files. An
+//! ingest killed at any moment leaves claimed files that the next one takes
+//! over; a record stored twice is recognised by its id, so nothing is lost
+//! and nothing is duplicated.
+
+mod pg;
+pub mod record;
+mod source;
+mod sqlite;
+mod writer;
+
+use crate::config::Settings;
+use anyhow::{Context, Result};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use pyusage_store::{Store, StoreUrl};
+use record::Refused;
+use source::Done;
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::io::{BufRead, Read};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::Instant;
+use writer::{Backend, Counts, Dims, Owned};
+
+#[derive(Args)]
+pub struct IngestArgs {
+    #[command(flatten)]
+    settings: Settings,
+    /// The store: a path or sqlite:PATH (SQLite), or postgresql://... (default: `store` in the configuration).
+    #[arg(long, value_name = "URL")]
+    db: Option<String>,
+    /// Move ingested spool files to DIR/YYYY-MM-DD/ instead of removing them.
+    #[arg(long, value_name = "DIR")]
+    keep: Option<PathBuf>,
+    /// Where bad records go (default: quarantine/ in the spool, or beside an NDJSON file).
+    #[arg(long, value_name = "DIR")]
+    quarantine: Option<PathBuf>,
+    /// Check and count records; store, move and remove nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Spool directories and NDJSON files (default: the configured spool).
+    #[arg(value_name = "SOURCE")]
+    sources: Vec<PathBuf>,
+}
+
+/// Records per transaction.
+const BATCH: usize = 5000;
+/// Spool files per unit of work of a reader thread.
+const CHUNK: usize = 500;
+
+/// What the readers hand to the writer.
+#[derive(Default)]
+struct Chunk {
+    recs: Vec<Owned>,
+    /// Claimed files of `recs`, to finish after the commit.
+    files: Vec<PathBuf>,
+    quarantined: u64,
+    failed: u64,
+}
+
+#[derive(Default)]
+struct Tally {
+    counts: Counts,
+    valid: u64,
+    quarantined: u64,
+    failed: u64,
+}
+
+/// Where a source's bad records go.
+fn quarantine_for(args: &IngestArgs, source: &Path, is_dir: bool) -> PathBuf {
+    if let Some(q) = &args.quarantine {
+        return q.clone();
+    }
+    if is_dir {
+        source.join("quarantine")
+    } else {
+        source
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .join("quarantine")
+    }
+}
+
+pub fn run(args: IngestArgs) -> Result<ExitCode> {
+    let e = args.settings.load()?;
+    let url = StoreUrl::parse(args.db.as_deref().unwrap_or(&e.store)).context("--db / `store`")?;
+    let sources = if args.sources.is_empty() {
+        vec![e.spool.clone()]
+    } else {
+        args.sources.clone()
+    };
+    let mut spool_files: Vec<(PathBuf, usize)> = Vec::new();
+    let mut ndjson: Vec<PathBuf> = Vec::new();
+    let mut quarantines = Vec::new();
+    for s in &sources {
+        let meta = std::fs::metadata(s).with_context(|| format!("source {}", s.display()))?;
+        let q = quarantine_for(&args, s, meta.is_dir());
+        if meta.is_dir() {
+            let files = source::spool_candidates(s)?;
+            spool_files.extend(files.into_iter().map(|f| (f, quarantines.len())));
+        } else {
+            ndjson.push(s.clone());
+        }
+        quarantines.push(q);
+    }
+    let ndjson_q: Vec<PathBuf> = ndjson
+        .iter()
+        .map(|f| quarantine_for(&args, f, false))
+        .collect();
+    let done = match &args.keep {
+        Some(dir) if !args.dry_run => Done::keep_in(dir)?,
+        _ => Done::Remove,
+    };
+    let mut store = if args.dry_run {
+        None
+    } else {
+        Some(Store::open(&url)?)
+    };
+    let bar = if std::io::stderr().is_terminal() {
+        let b = ProgressBar::new(spool_files.len() as u64);
+        b.set_style(
+            ProgressStyle::with_template(
+                "{spinner} ingest [{bar:30}] {pos}/{len} records {per_sec} eta {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        b
+    } else {
+        ProgressBar::hidden()
+    };
+    let started = Instant::now();
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 8);
+    let next = AtomicUsize::new(0);
+    let (tx, rx) = mpsc::sync_channel::<Chunk>(threads * 2);
+    let dry = args.dry_run;
+    let mut tally = Tally::default();
+    let result: Result<()> = std::thread::scope(|scope| {
+        for _ in 0..threads {
+            let tx = tx.clone();
+            let (files, quarantines, next, bar) = (&spool_files, &quarantines, &next, &bar);
+            scope.spawn(move || {
+                let mut users = HashMap::new();
+                loop {
+                    let at = next.fetch_add(CHUNK, Ordering::Relaxed);
+                    if at >= files.len() {
+                        break;
+                    }
+                    let end = (at + CHUNK).min(files.len());
+                    let chunk =
+                        read_spool_chunk(&files[at..end], quarantines, dry, &mut users, bar);
+                    if tx.send(chunk).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        {
+            let tx = tx.clone();
+            let (ndjson, ndjson_q, bar) = (&ndjson, &ndjson_q, &bar);
+            scope.spawn(move || {
+                for (file, q) in ndjson.iter().zip(ndjson_q) {
+                    read_ndjson(file, q, dry, &tx, bar);
+                }
+            });
+        }
+        drop(tx);
+        match store.as_mut() {
+            None => {
+                for chunk in rx {
+                    bar.inc((chunk.recs.len() + chunk.quarantined as usize) as u64);
+                    tally.valid += chunk.recs.len() as u64;
+                    tally.quarantined += chunk.quarantined;
+                    tally.failed += chunk.failed;
+                }
+                Ok(())
+            }
+            Some(Store::Sqlite(c)) => {
+                write_all(&mut sqlite::Sqlite::new(c), rx, &done, &bar, &mut tally)
+            }
+            Some(Store::Postgres(c)) => {
+                let mut b = pg::Pg::new(c)?;
+                write_all(&mut b, rx, &done, &bar, &mut tally)
+            }
+        }
+    });
+    bar.finish_and_clear();
+    let secs = started.elapsed().as_secs_f64();
+    let seen = tally.valid + tally.quarantined;
+    let c = tally.counts;
+    if dry {
+        println!(
+            "dry run: {} valid, {} would be quarantined, {} failed ({} records in {secs:.1}s, {:.0}/s)",
+            tally.valid,
+            tally.quarantined,
+            tally.failed,
+            seen,
+            seen as f64 / secs.max(1e-6)
+        );
+    } else {
+        println!(
+            "ingested into {url}: {} new, {} replaced, {} duplicates, {} quarantined, {} failed ({} records in {secs:.1}s, {:.0}/s)",
+            c.new,
+            c.replaced,
+            c.duplicates,
+            tally.quarantined,
+            tally.failed,
+            seen,
+            seen as f64 / secs.max(1e-6)
+        );
+    }
+    result?;
+    Ok(if tally.quarantined > 0 || tally.failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn report(bar: &ProgressBar, msg: String) {
+    bar.suspend(|| eprintln!("{msg}"));
+}
+
+fn read_spool_chunk(
+    files: &[(PathBuf, usize)],
+    quarantines: &[PathBuf],
+    dry: bool,
+    users: &mut HashMap<u32, Option<String>>,
+    bar: &ProgressBar,
+) -> Chunk {
+    let mut chunk = Chunk::default();
+    for (path, q) in files {
+        let claimed = if dry {
+            path.clone()
+        } else {
+            match source::claim(path) {
+                Some(p) => p,
+                None => continue, // another ingest has it
+            }
+        };
+        let parsed = source::check_name(&claimed)
+            .and_then(|()| source::read_file(&claimed, record::MAX_RECORD_BYTES))
+            .and_then(|(bytes, uid)| record::parse(&bytes).map(|rec| (rec, uid)));
+        match parsed {
+            Ok((rec, uid)) => {
+                let user = users
+                    .entry(uid)
+                    .or_insert_with(|| crate::sweep::user_name(uid))
+                    .clone();
+                chunk.recs.push(Owned {
+                    rec,
+                    uid: i64::from(uid),
+                    user,
+                });
+                chunk.files.push(claimed);
+            }
+            Err(why) => {
+                chunk.quarantined += 1;
+                quarantine(&claimed, path, &quarantines[*q], &why, dry, &mut chunk, bar);
+            }
+        }
+    }
+    chunk
+}
+
+fn quarantine(
+    claimed: &Path,
+    shown: &Path,
+    q: &Path,
+    why: &Refused,
+    dry: bool,
+    chunk: &mut Chunk,
+    bar: &ProgressBar,
+) {
+    if dry {
+        report(bar, format!("pyusage: error: {}: {why}", shown.display()));
+        return;
+    }
+    match source::quarantine_file(claimed, q, why) {
+        Ok(to) => report(
+            bar,
+            format!(
+                "pyusage: error: {}: {why}; quarantined as {}",
+                shown.display(),
+                to.display()
+            ),
+        ),
+        Err(e) => {
+            chunk.failed += 1;
+            chunk.quarantined -= 1;
+            report(
+                bar,
+                format!(
+                    "pyusage: error: {}: {why}; cannot quarantine: {e:#}",
+                    shown.display()
+                ),
+            );
+        }
+    }
+}
+
+/// Reads an NDJSON file line by line into chunks. Its records keep the
+/// owner they say (the file is an export of a store, not a user's drop).
+fn read_ndjson(file: &Path, q: &Path, dry: bool, tx: &mpsc::SyncSender<Chunk>, bar: &ProgressBar) {
+    let f = match std::fs::File::open(file) {
+        Ok(f) => f,
+        Err(e) => {
+            report(bar, format!("pyusage: error: {}: {e}", file.display()));
+            let _ = tx.send(Chunk {
+                failed: 1,
+                ..Chunk::default()
+            });
+            return;
+        }
+    };
+    let stem = file
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, f);
+    let mut chunk = Chunk::default();
+    let mut line = Vec::new();
+    let mut n = 0u64;
+    loop {
+        line.clear();
+        match reader
+            .by_ref()
+            .take(record::MAX_RECORD_BYTES as u64 + 1)
+            .read_until(b'\n', &mut line)
+        {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => {
+                report(bar, format!("pyusage: error: {}: {e}", file.display()));
+                chunk.failed += 1;
+                break;
+            }
+        }
+        n += 1;
+        let complete = line.last() == Some(&b'\n');
+        if !complete && line.len() > record::MAX_RECORD_BYTES {
+            // Skip the rest of an overlong line.
+            let mut sink = Vec::new();
+            let _ = reader.read_until(b'\n', &mut sink);
+        }
+        let text = line.strip_suffix(b"\n").unwrap_or(&line);
+        if text.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        match record::parse(text) {
+            Ok(rec) => {
+                let (uid, user) = (rec.claimed_uid, rec.claimed_user.clone());
+                chunk.recs.push(Owned { rec, uid, user });
+            }
+            Err(why) => {
+                chunk.quarantined += 1;
+                let shown = format!("{}:{n}", file.display());
+                if dry {
+                    report(bar, format!("pyusage: error: {shown}: {why}"));
+                } else {
+                    match source::quarantine_bytes(text, q, &format!("{stem}.line-{n}"), &why) {
+                        Ok(to) => report(
+                            bar,
+                            format!(
+                                "pyusage: error: {shown}: {why}; quarantined as {}",
+                                to.display()
+                            ),
+                        ),
+                        Err(e) => {
+                            chunk.quarantined -= 1;
+                            chunk.failed += 1;
+                            report(
+                                bar,
+                                format!("pyusage: error: {shown}: {why}; cannot quarantine: {e:#}"),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        if chunk.recs.len() >= CHUNK {
+            bar.inc_length(chunk.recs.len() as u64);
+            if tx.send(std::mem::take(&mut chunk)).is_err() {
+                return;
+            }
+        }
+    }
+    bar.inc_length((chunk.recs.len() + chunk.quarantined as usize) as u64);
+    let _ = tx.send(chunk);
+}
+
+/// The writer: batches of chunks, one transaction each, files finished
+/// after each commit; at the end, fork children are linked to parents.
+fn write_all(
+    backend: &mut dyn Backend,
+    rx: mpsc::Receiver<Chunk>,
+    done: &Done,
+    bar: &ProgressBar,
+    tally: &mut Tally,
+) -> Result<()> {
+    let mut dims: Option<Dims> = None;
+    let mut open = true;
+    let mut last_error = None;
+    while open {
+        let mut recs = Vec::new();
+        let mut files = Vec::new();
+        match rx.recv() {
+            Ok(c) => absorb(c, &mut recs, &mut files, tally, bar),
+            Err(_) => break,
+        }
+        while recs.len() < BATCH {
+            match rx.try_recv() {
+                Ok(c) => absorb(c, &mut recs, &mut files, tally, bar),
+                Err(mpsc::TryRecvError::Empty) => break,
+                Err(mpsc::TryRecvError::Disconnected) => {
+                    open = false;
+                    break;
+                }
+            }
+        }
+        if recs.is_empty() {
+            continue;
+        }
+        match store_batch(backend, &mut dims, &recs) {
+            Ok(c) => {
+                tally.counts.new += c.new;
+                tally.counts.replaced += c.replaced;
+                tally.counts.duplicates += c.duplicates;
+                tally.valid += recs.len() as u64;
+                for f in &files {
+                    if let Err(e) = done.finish(f) {
+                        report(bar, format!("pyusage: warning: {e:#} (stored; the next ingest counts it as a duplicate)"));
+                    }
+                }
+            }
+            Err(e) => {
+                backend.rollback();
+                dims = None;
+                tally.failed += recs.len() as u64;
+                report(
+                    bar,
+                    format!("pyusage: error: storing {} records: {e:#}", recs.len()),
+                );
+                last_error = Some(e);
+            }
+        }
+        bar.inc(recs.len() as u64);
+    }
+    let linked = (|| {
+        backend.begin()?;
+        backend.link_parents()?;
+        backend.commit()
+    })();
+    if let Err(e) = linked {
+        backend.rollback();
+        report(
+            bar,
+            format!("pyusage: error: linking fork children to parents: {e:#}"),
+        );
+        tally.failed += 1;
+    }
+    match last_error {
+        Some(e) if tally.counts.new + tally.counts.replaced + tally.counts.duplicates == 0 => {
+            Err(e)
+        }
+        _ => Ok(()),
+    }
+}
+
+fn absorb(
+    c: Chunk,
+    recs: &mut Vec<Owned>,
+    files: &mut Vec<PathBuf>,
+    tally: &mut Tally,
+    bar: &ProgressBar,
+) {
+    bar.inc(c.quarantined + c.failed);
+    tally.quarantined += c.quarantined;
+    tally.failed += c.failed;
+    recs.extend(c.recs);
+    files.extend(c.files);
+}
+
+fn store_batch(
+    backend: &mut dyn Backend,
+    dims: &mut Option<Dims>,
+    recs: &[Owned],
+) -> Result<Counts> {
+    let stale = backend.begin()?;
+    if stale || dims.is_none() {
+        *dims = Some(backend.load()?);
+    }
+    let d = dims.as_mut().expect("loaded above");
+    let ids: Vec<&str> = recs.iter().map(|o| o.rec.id.as_str()).collect();
+    let existing = backend.existing(&ids)?;
+    let (rows, counts) = d.plan(recs, &existing);
+    backend.write(&rows, pyusage_store::now_us())?;
+    backend.commit()?;
+    Ok(counts)
+}
