@@ -127,6 +127,7 @@ CREATE TABLE processes (
     ppid          BIGINT NOT NULL,
     exe           TEXT NOT NULL,
     script        TEXT,
+    notebook      TEXT,
     interpreter   BIGINT NOT NULL,
     prefix        TEXT,
     start_us      BIGINT NOT NULL,

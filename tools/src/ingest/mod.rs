@@ -55,13 +55,14 @@ pub struct IngestArgs {
     /// Check and count records; store, move and remove nothing.
     #[arg(long)]
     dry_run: bool,
+    /// Records per transaction (for tests that kill an ingest between commits).
+    #[arg(long, hide = true, default_value_t = 5000)]
+    batch: usize,
     /// Spool directories and NDJSON files (default: the configured spool).
     #[arg(value_name = "SOURCE")]
     sources: Vec<PathBuf>,
 }
 
-/// Records per transaction.
-const BATCH: usize = 5000;
 /// Spool files per unit of work of a reader thread.
 const CHUNK: usize = 500;
 
@@ -155,6 +156,8 @@ pub fn run(args: IngestArgs) -> Result<ExitCode> {
     let next = AtomicUsize::new(0);
     let (tx, rx) = mpsc::sync_channel::<Chunk>(threads * 2);
     let dry = args.dry_run;
+    let batch = args.batch.max(1);
+    let chunk_len = CHUNK.min(batch);
     let mut tally = Tally::default();
     let result: Result<()> = std::thread::scope(|scope| {
         for _ in 0..threads {
@@ -163,11 +166,11 @@ pub fn run(args: IngestArgs) -> Result<ExitCode> {
             scope.spawn(move || {
                 let mut users = HashMap::new();
                 loop {
-                    let at = next.fetch_add(CHUNK, Ordering::Relaxed);
+                    let at = next.fetch_add(chunk_len, Ordering::Relaxed);
                     if at >= files.len() {
                         break;
                     }
-                    let end = (at + CHUNK).min(files.len());
+                    let end = (at + chunk_len).min(files.len());
                     let chunk =
                         read_spool_chunk(&files[at..end], quarantines, dry, &mut users, bar);
                     if tx.send(chunk).is_err() {
@@ -196,12 +199,17 @@ pub fn run(args: IngestArgs) -> Result<ExitCode> {
                 }
                 Ok(())
             }
-            Some(Store::Sqlite(c)) => {
-                write_all(&mut sqlite::Sqlite::new(c), rx, &done, &bar, &mut tally)
-            }
+            Some(Store::Sqlite(c)) => write_all(
+                &mut sqlite::Sqlite::new(c),
+                rx,
+                &done,
+                &bar,
+                &mut tally,
+                batch,
+            ),
             Some(Store::Postgres(c)) => {
                 let mut b = pg::Pg::new(c)?;
-                write_all(&mut b, rx, &done, &bar, &mut tally)
+                write_all(&mut b, rx, &done, &bar, &mut tally, batch)
             }
         }
     });
@@ -419,6 +427,7 @@ fn write_all(
     done: &Done,
     bar: &ProgressBar,
     tally: &mut Tally,
+    batch: usize,
 ) -> Result<()> {
     let mut dims: Option<Dims> = None;
     let mut open = true;
@@ -430,7 +439,7 @@ fn write_all(
             Ok(c) => absorb(c, &mut recs, &mut files, tally, bar),
             Err(_) => break,
         }
-        while recs.len() < BATCH {
+        while recs.len() < batch {
             match rx.try_recv() {
                 Ok(c) => absorb(c, &mut recs, &mut files, tally, bar),
                 Err(mpsc::TryRecvError::Empty) => break,

@@ -117,6 +117,7 @@ fn process_line(l: &mut Line, p: &ProcRow<'_>, now_us: i64) {
         .int(Some(r.ppid))
         .text(Some(&r.exe))
         .text(r.script.as_deref())
+        .text(r.notebook.as_deref())
         .int(Some(p.interpreter))
         .text(r.prefix.as_deref())
         .int(Some(r.start_us))

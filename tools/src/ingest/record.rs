@@ -9,9 +9,9 @@
 //! failure names its [`Reason`].
 //!
 //! The wire types below borrow from the input where they can and accept
-//! every record schema the tracer has shipped: schema 2's fields (`by`,
-//! `at_ms`, `job.partition`, `job.gpus`, `job.cpus_per_task`) read as null
-//! when absent. [`pyusage_tools::shipped`](crate) is the owned, strict type
+//! every record schema the tracer has shipped: schema 2's fields
+//! (`notebook`, `by`, `at_ms`, `job.partition`, `job.gpus`,
+//! `job.cpus_per_task`) read as null when absent. [`pyusage_tools::shipped`](crate) is the owned, strict type
 //! for tests; this one is the fast, lenient-across-versions reader.
 
 use pyusage_store::Member;
@@ -109,6 +109,8 @@ struct Wire<'a> {
     exe: S<'a>,
     #[serde(borrow)]
     script: Option<S<'a>>,
+    #[serde(borrow, default)]
+    notebook: Option<S<'a>>,
     #[serde(borrow)]
     python: WirePython<'a>,
     #[serde(borrow)]
@@ -259,6 +261,8 @@ pub struct Rec {
     pub exe: String,
     /// Script.
     pub script: Option<String>,
+    /// Notebook (schema 2).
+    pub notebook: Option<String>,
     /// `cpython`, `pypy`.
     pub implementation: String,
     /// Interpreter version.
@@ -562,7 +566,10 @@ pub fn parse(bytes: &[u8]) -> Result<Rec, Refused> {
                 version: opt_text("packages.version", &p.version)?,
                 env: opt_text("packages.env", &p.env)?,
                 via: one_of("packages.via", &p.via, &["import", "extension", "library"])?,
-                by: opt_text("packages.by", &p.by)?,
+                by: match &p.by {
+                    Some(b) => Some(nonempty("packages.by", b)?),
+                    None => None,
+                },
             },
             p.at_ms,
         ));
@@ -614,6 +621,7 @@ pub fn parse(bytes: &[u8]) -> Result<Rec, Refused> {
         host: text("host", &w.host)?,
         exe: text("exe", &w.exe)?,
         script: opt_text("script", &w.script)?,
+        notebook: opt_text("notebook", &w.notebook)?,
         implementation: text("python.implementation", &w.python.implementation)?,
         py_version: opt_text("python.version", &w.python.version)?,
         prefix: opt_text("python.prefix", &w.python.prefix)?,

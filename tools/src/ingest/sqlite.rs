@@ -43,6 +43,7 @@ fn insert_process(
         r.ppid,
         r.exe,
         r.script,
+        r.notebook,
         p.interpreter,
         r.prefix,
         r.start_us,
@@ -216,7 +217,7 @@ impl Backend for Sqlite<'_> {
         for m in &rows.members {
             s.execute(params![m.set, m.ord, m.release, m.env, m.via, m.by])?;
         }
-        let placeholders = (1..=33)
+        let placeholders = (1..=34)
             .map(|i| format!("?{i}"))
             .collect::<Vec<_>>()
             .join(", ");

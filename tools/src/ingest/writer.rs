@@ -333,7 +333,7 @@ pub trait Backend {
 
 /// The column list of `processes`, in the order backends write it.
 pub const PROCESS_COLUMNS: &str = "id, record_id, schema, host, owner, claimed_uid, claimed_user, \
-    claim_differs, job, step, rank, pid, ppid, exe, script, interpreter, prefix, start_us, end_us, \
+    claim_differs, job, step, rank, pid, ppid, exe, script, notebook, interpreter, prefix, start_us, end_us, \
     ended_how, ended_status, ended_signal, forked_from, parent, forks, sample, truncated, cuda, mpi, \
     blas, package_set, import_ms, ingested_us";
 
