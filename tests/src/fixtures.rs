@@ -69,6 +69,38 @@ pub fn venv_python() -> Result<PathBuf, String> {
     .clone()
 }
 
+/// Another virtualenv built by a script under `tests/fixtures` (`name` is
+/// both the script's stem and the directory under `build/`, e.g.
+/// `venv-jupyter`), built once, under a lock, on first use. Returns its
+/// `bin/python`, or why it could not be built (the caller skips).
+pub fn extra_venv(name: &str) -> Result<PathBuf, String> {
+    let root = repo_root();
+    let dest = root.join("build").join(name);
+    locked(
+        &root.join(format!("build/.pyusage-tests-{name}.lock")),
+        || {
+            let out = Command::new("bash")
+                .arg(root.join(format!("tests/fixtures/{name}.sh")))
+                .arg(&dest)
+                .stdin(Stdio::null())
+                .output()
+                .map_err(|e| format!("cannot run tests/fixtures/{name}.sh: {e}"))?;
+            if !out.status.success() {
+                return Err(format!(
+                    "tests/fixtures/{name}.sh failed: {}",
+                    output_text(&out)
+                ));
+            }
+            let py = dest.join("bin/python");
+            if py.exists() {
+                Ok(py)
+            } else {
+                Err(format!("{} missing after {name}.sh", py.display()))
+            }
+        },
+    )
+}
+
 /// A package map of the shared virtualenv, built with
 /// `pyusage map build --output M --python build/venv/bin/python`, once per
 /// test process. `Err(skip reason)` when the venv is unavailable; panics

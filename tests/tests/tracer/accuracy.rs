@@ -3,16 +3,20 @@
 //! - Not use: a package's files opened by `linecache` (every traceback),
 //!   copied by `shutil.copy`, read with `open(..., "rb")`, byte-compiled by
 //!   `compileall`; modules that `.pth` files import at start-up.
+//! - Not use either: setuptools' editable finder, imported by its `.pth`.
 //! - Use, whatever file the code came from: a bytecode cache under
 //!   `PYTHONPYCACHEPREFIX` / `-X pycache_prefix` (warm or cold), a cached
 //!   `.pyc` the installer did not list (Debian's py3compile), a sourceless
-//!   `.pyc` compiled somewhere else, a zip on `sys.path`, a zipapp.
+//!   `.pyc` compiled somewhere else, a zip on `sys.path`, a zipapp, `pip
+//!   --no-compile` and uv installs (cold and warm), pytest's rewritten test
+//!   modules; a Jupyter kernel's cells.
 //! - `by`: null for the program's own code, else the distribution whose code
 //!   made the first import; `at_ms`: when.
 
 use crate::packages::{
     assert_clean, assert_has, build_map, installed, metadata, setup, site_packages,
 };
+use pyusage_tests::fixtures::extra_venv;
 use pyusage_tests::python::Python;
 use pyusage_tests::{or_skip, Record, Tracer};
 use std::collections::BTreeSet;
@@ -314,21 +318,8 @@ fn zip_on_sys_path_and_zipapp() {
 
 /// The Jupyter virtualenv (`tests/fixtures/venv-jupyter.sh`), or why not.
 fn jupyter_python() -> Result<Python, String> {
-    let root = pyusage_tests::artifacts::repo_root();
-    let dest = root.join("build/venv-jupyter");
-    let out = std::process::Command::new("bash")
-        .arg(root.join("tests/fixtures/venv-jupyter.sh"))
-        .arg(&dest)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .map_err(|e| format!("cannot run venv-jupyter.sh: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "venv-jupyter.sh failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    Python::at(dest.join("bin/python")).ok_or_else(|| "no python in build/venv-jupyter".into())
+    let py = extra_venv("venv-jupyter")?;
+    Python::at(&py).ok_or_else(|| format!("{} does not run", py.display()))
 }
 
 /// A real notebook executed by nbclient: the kernel's record says it is a
@@ -373,4 +364,166 @@ fn jupyter_kernel_is_recorded_as_such() {
     assert_eq!(driver.0["notebook"], serde_json::Value::Null, "{driver:?}");
     assert!(driver.package("six").is_none(), "{driver:?}");
     assert_eq!(driver.by("nbclient"), Some(None), "{driver:?}");
+}
+
+/// The installers virtualenv (`tests/fixtures/venv-installers.sh`) and a
+/// tracer with its map, or why not.
+fn installers() -> Result<(Python, Tracer), String> {
+    let py = extra_venv("venv-installers")?;
+    let py = Python::at(&py).ok_or_else(|| format!("{} does not run", py.display()))?;
+    let t = Tracer::new();
+    let map = build_map(&t, &[py.path.display().to_string()]);
+    Ok((py, t.with_map(&map)))
+}
+
+/// The lines of `<dist>.dist-info/RECORD` in the installers venv.
+fn record_lines(py: &Python, dist_info_prefix: &str) -> Vec<String> {
+    let sp = site_packages(py);
+    let dir = std::fs::read_dir(&sp)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            let n = p.file_name().unwrap().to_string_lossy().to_lowercase();
+            n.starts_with(dist_info_prefix) && n.ends_with(".dist-info")
+        })
+        .unwrap_or_else(|| panic!("no {dist_info_prefix}*.dist-info in {}", sp.display()));
+    std::fs::read_to_string(dir.join("RECORD"))
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `pip install --no-compile` (six) and uv (PyYAML) list no bytecode; the
+/// first import writes it, later runs load it. Both runs count.
+#[test]
+fn no_compile_and_uv_installs_cold_and_warm() {
+    let (py, t) = match installers() {
+        Ok(v) => v,
+        Err(e) => pyusage_tests::skip!("the installers virtualenv is unavailable: {e}"),
+    };
+    for (dist, prefix) in [("six", "six-"), ("PyYAML", "pyyaml-")] {
+        assert!(
+            !record_lines(&py, prefix).iter().any(|l| l.contains(".pyc")),
+            "{dist}'s RECORD lists bytecode: the fixture is not what this test needs"
+        );
+    }
+    let expected = metadata(&py, &["six", "PyYAML"]);
+    for state in ["cold", "warm"] {
+        let out = py
+            .prog()
+            .env("PYTHONDONTWRITEBYTECODE", "")
+            .args(["-c", "import six, yaml\nprint(six.PY3, yaml.__name__)"])
+            .run_traced(&t);
+        out.assert_success();
+        let r = t.record_of(out.pid);
+        assert_has(&r, &expected);
+        assert!(r.unmapped().is_empty(), "{state}: {r:?}");
+        assert_eq!(r.by("six"), Some(None), "{state}: {r:?}");
+    }
+    assert!(
+        walk_has_pyc(&site_packages(&py).join("yaml")),
+        "no bytecode was written under yaml/"
+    );
+}
+
+/// setuptools' editable finder is imported by its `.pth` file in every
+/// process of the environment; the distribution counts only when imported.
+#[test]
+fn editable_finder_is_start_up_machinery() {
+    let (py, t) = match installers() {
+        Ok(v) => v,
+        Err(e) => pyusage_tests::skip!("the installers virtualenv is unavailable: {e}"),
+    };
+    let finder_loaded = py
+        .prog()
+        .args([
+            "-c",
+            "import sys\nprint(any('__editable___' in m for m in sys.modules))",
+        ])
+        .run_plain();
+    assert_eq!(
+        finder_loaded.stdout_str(),
+        "True\n",
+        "the finder is not imported at start-up: the fixture is not what this test needs"
+    );
+    let out = py
+        .prog()
+        .args(["-c", "import json\nprint('ok')"])
+        .run_both(&t);
+    let r = t.record_of(out.pid);
+    assert!(
+        r.packages().is_empty(),
+        "start-up machinery recorded: {r:?}"
+    );
+    assert!(r.unmapped().is_empty(), "{r:?}");
+
+    let out = py
+        .prog()
+        .args([
+            "-c",
+            "import pyusage_finder_demo\nprint(pyusage_finder_demo.V)",
+        ])
+        .run_both(&t);
+    assert_eq!(out.stdout_str(), "finder\n");
+    let r = t.record_of(out.pid);
+    let p = r
+        .package("pyusage-finder-demo")
+        .unwrap_or_else(|| r.fail("the imported editable install is missing"));
+    assert_eq!(p.1.as_deref(), Some("0.2.0"));
+    assert_eq!(r.by("pyusage-finder-demo"), Some(None));
+}
+
+/// pytest rewrites test modules and caches them as `*-pytest-*.pyc`: the
+/// test module is recorded by its source path, cold and warm.
+#[test]
+fn pytest_rewritten_test_modules() {
+    let (py, t) = match installers() {
+        Ok(v) => v,
+        Err(e) => pyusage_tests::skip!("the installers virtualenv is unavailable: {e}"),
+    };
+    let dir = t.scratch("pytest");
+    let test = dir.join("test_pyusage_probe.py");
+    std::fs::write(&test, "import six\n\ndef test_six():\n    assert six.PY3\n").unwrap();
+    for state in ["cold", "warm"] {
+        let out = py
+            .prog()
+            .env("PYTHONDONTWRITEBYTECODE", "")
+            .args([
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "test_pyusage_probe.py",
+            ])
+            .cwd(&dir)
+            .run_traced(&t);
+        out.assert_success();
+        let r = t.record_of(out.pid);
+        assert!(r.package("pytest").is_some(), "{state}: {r:?}");
+        assert!(r.package("six").is_some(), "{state}: {r:?}");
+        assert_eq!(
+            r.by("six"),
+            Some(None),
+            "the test module imported six: {r:?}"
+        );
+        r.assert_unmapped_covers(&test);
+        assert!(
+            r.unmapped()
+                .iter()
+                .all(|u| !u.to_string_lossy().contains("-pytest-")),
+            "{state}: a rewritten cache in unmapped: {r:?}"
+        );
+    }
+    let cached: Vec<String> = std::fs::read_dir(dir.join("__pycache__"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        cached.iter().any(|n| n.contains("-pytest-")),
+        "pytest wrote no rewritten cache: {cached:?}"
+    );
 }
