@@ -80,6 +80,20 @@ impl Db {
         }
     }
 
+    /// How many processes are stored; 0 when there is no store yet.
+    pub fn stored(&self) -> i64 {
+        let sql = "SELECT count(*) FROM processes";
+        match self {
+            Db::Sqlite(p) => rusqlite::Connection::open(p)
+                .and_then(|c| c.query_row(sql, [], |r| r.get(0)))
+                .unwrap_or(0),
+            Db::Pg(u) => postgres::Client::connect(u, postgres::NoTls)
+                .and_then(|mut c| c.query_one(sql, &[]))
+                .map(|r| r.get(0))
+                .unwrap_or(0),
+        }
+    }
+
     /// One number.
     pub fn count(&self, sql: &str) -> i64 {
         self.rows(&format!("SELECT CAST(({sql}) AS TEXT)"))[0]
@@ -494,6 +508,14 @@ fn real_records_of_every_exit_kind_are_stored() {
         ["alpha=1.0@testenv:import", "beta=2.0@testenv:import"],
         "packages of the exec'd process"
     );
+    // Who imported what (record schema 2): the program imported alpha, alpha imported beta.
+    let by = db.rows(
+        "SELECT d.name || '<' || COALESCE(b.name, 'program') FROM processes p \
+         JOIN package_set_members m ON m.package_set = p.package_set JOIN releases r ON r.id = m.release \
+         JOIN dists d ON d.id = r.dist LEFT JOIN dists b ON b.id = m.by_dist WHERE p.ended_how = 'exec' \
+         ORDER BY 1",
+    );
+    assert_eq!(by, ["alpha<program", "beta<alpha"]);
     // The fork child is tied to its parent's row.
     let linked = db.rows(
         "SELECT CAST(c.forked_from AS TEXT) || '=' || CAST(p.pid AS TEXT) FROM processes c \
@@ -801,18 +823,39 @@ fn passwd_name(uid: u32) -> Option<String> {
 }
 
 /// Kills ingests of `spool` into `db` at random moments, `times` times,
-/// then lets one finish; returns its output.
-pub fn ingest_killed(site: &Site, db: &Db, spool: &Path, times: u32, seed: u64) -> Output {
+/// then lets one finish; returns its output. Asserts that some kill came
+/// between two commits (some records stored, not all), so that the test
+/// tests what it says.
+/// Kill moments are spread over `clean`, the time a whole ingest took.
+pub fn ingest_killed(
+    site: &Site,
+    db: &Db,
+    spool: &Path,
+    times: u32,
+    seed: u64,
+    clean: Duration,
+) -> Output {
     let mut rng = Lcg(seed);
+    let total = spool_files(spool).len() as i64;
+    let mut partial = false;
+    let mut counts = Vec::new();
     for _ in 0..times {
         let mut c = ingest_cmd(site, db, &["--batch", "50"], &[spool]);
         c.stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null());
         let mut child = c.spawn().unwrap();
-        std::thread::sleep(Duration::from_millis(20 + rng.below(250)));
+        let span = clean.as_millis().max(50) as u64;
+        std::thread::sleep(Duration::from_millis(5 + rng.below(span)));
         let _ = child.kill();
         let _ = child.wait();
+        let n = db.stored();
+        counts.push(n);
+        partial |= n > 0 && n < total;
     }
+    assert!(
+        partial,
+        "no kill landed mid-ingest (stored after each: {counts:?} of {total})"
+    );
     ingest(site, db, &["--batch", "50"], &[spool])
 }
 
@@ -825,9 +868,11 @@ fn an_ingest_killed_at_any_moment_loses_and_duplicates_nothing() {
     let clean = Db::Sqlite(site.tmp.path().join("clean.db"));
     let clean_spool = site.tmp.path().join("clean-spool");
     copy_spool(&src, &clean_spool);
-    ingest(&site, &clean, &[], &[&clean_spool]).assert_ok();
+    let took = std::time::Instant::now();
+    ingest(&site, &clean, &["--batch", "50"], &[&clean_spool]).assert_ok();
+    let took = took.elapsed();
     let killed = Db::Sqlite(site.tmp.path().join("killed.db"));
-    let out = ingest_killed(&site, &killed, &site.spool, 12, 99);
+    let out = ingest_killed(&site, &killed, &site.spool, 12, 99, took);
     out.assert_ok();
     assert!(spool_files(&site.spool).is_empty(), "files left behind");
     assert_same(&dump(&clean), &dump(&killed), "killed vs clean");

@@ -135,6 +135,20 @@ pub fn run(args: IngestArgs) -> Result<ExitCode> {
     } else {
         Some(Store::open(&url)?)
     };
+    // The writer's side first: for PostgreSQL that takes the ingest lock, so
+    // a second ingest waits here before it claims any file.
+    let (mut lite, mut post);
+    let backend: Option<&mut dyn Backend> = match store.as_mut() {
+        None => None,
+        Some(Store::Sqlite(c)) => {
+            lite = sqlite::Sqlite::new(c);
+            Some(&mut lite)
+        }
+        Some(Store::Postgres(c)) => {
+            post = pg::Pg::new(c)?;
+            Some(&mut post)
+        }
+    };
     let bar = if std::io::stderr().is_terminal() {
         let b = ProgressBar::new(spool_files.len() as u64);
         b.set_style(
@@ -149,10 +163,12 @@ pub fn run(args: IngestArgs) -> Result<ExitCode> {
         ProgressBar::hidden()
     };
     let started = Instant::now();
+    // Readers wait on the file system more than they compute (rename, open,
+    // read of small files), so there are more of them than cores.
     let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .clamp(1, 8);
+        .map(|n| n.get() * 2)
+        .unwrap_or(2)
+        .clamp(2, 16);
     let next = AtomicUsize::new(0);
     let (tx, rx) = mpsc::sync_channel::<Chunk>(threads * 2);
     let dry = args.dry_run;
@@ -189,7 +205,8 @@ pub fn run(args: IngestArgs) -> Result<ExitCode> {
             });
         }
         drop(tx);
-        match store.as_mut() {
+        let finisher = Finisher::start(scope, &done, &bar);
+        let result = match backend {
             None => {
                 for chunk in rx {
                     bar.inc((chunk.recs.len() + chunk.quarantined as usize) as u64);
@@ -199,19 +216,10 @@ pub fn run(args: IngestArgs) -> Result<ExitCode> {
                 }
                 Ok(())
             }
-            Some(Store::Sqlite(c)) => write_all(
-                &mut sqlite::Sqlite::new(c),
-                rx,
-                &done,
-                &bar,
-                &mut tally,
-                batch,
-            ),
-            Some(Store::Postgres(c)) => {
-                let mut b = pg::Pg::new(c)?;
-                write_all(&mut b, rx, &done, &bar, &mut tally, batch)
-            }
-        }
+            Some(b) => write_all(b, rx, &finisher, &bar, &mut tally, batch),
+        };
+        finisher.finish();
+        result
     });
     bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
@@ -424,7 +432,7 @@ fn read_ndjson(file: &Path, q: &Path, dry: bool, tx: &mpsc::SyncSender<Chunk>, b
 fn write_all(
     backend: &mut dyn Backend,
     rx: mpsc::Receiver<Chunk>,
-    done: &Done,
+    finisher: &Finisher,
     bar: &ProgressBar,
     tally: &mut Tally,
     batch: usize,
@@ -458,11 +466,7 @@ fn write_all(
                 tally.counts.replaced += c.replaced;
                 tally.counts.duplicates += c.duplicates;
                 tally.valid += recs.len() as u64;
-                for f in &files {
-                    if let Err(e) = done.finish(f) {
-                        report(bar, format!("pyusage: warning: {e:#} (stored; the next ingest counts it as a duplicate)"));
-                    }
-                }
+                finisher.send(files);
             }
             Err(e) => {
                 backend.rollback();
@@ -495,6 +499,64 @@ fn write_all(
             Err(e)
         }
         _ => Ok(()),
+    }
+}
+
+/// Removes (or keeps) committed files on threads of their own: removing a
+/// file is slow on many file systems (it frees its blocks, through the
+/// journal), and several removals at once overlap that wait. Only files
+/// whose records have been committed are ever sent here.
+struct Finisher {
+    tx: Option<mpsc::Sender<Vec<PathBuf>>>,
+}
+
+/// Threads that remove committed files.
+const FINISHERS: usize = 8;
+
+impl Finisher {
+    fn start<'s, 'e: 's>(
+        scope: &'s std::thread::Scope<'s, 'e>,
+        done: &'e Done,
+        bar: &'e ProgressBar,
+    ) -> Finisher {
+        let (tx, rx) = mpsc::channel::<Vec<PathBuf>>();
+        let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
+        for _ in 0..FINISHERS {
+            let rx = rx.clone();
+            scope.spawn(move || loop {
+                let next = rx.lock().map(|r| r.recv());
+                let Ok(Ok(files)) = next else { break };
+                for f in files {
+                    if let Err(e) = done.finish(&f) {
+                        report(
+                            bar,
+                            format!("pyusage: warning: {e:#} (stored; the next ingest counts it as a duplicate)"),
+                        );
+                    }
+                }
+            });
+        }
+        Finisher { tx: Some(tx) }
+    }
+
+    /// Hands over files whose records are committed, in slices so that
+    /// all threads get some.
+    fn send(&self, files: Vec<PathBuf>) {
+        let per = files.len().div_ceil(FINISHERS).max(64);
+        let mut files = files;
+        while !files.is_empty() {
+            let rest = files.split_off(per.min(files.len()));
+            if let Some(tx) = &self.tx {
+                let _ = tx.send(files);
+            }
+            files = rest;
+        }
+    }
+
+    /// No more files; the threads end when they have finished theirs (the
+    /// scope waits for them).
+    fn finish(mut self) {
+        self.tx.take();
     }
 }
 

@@ -182,12 +182,14 @@ fn postgres_ingests_survive_kills_and_run_concurrently() {
     let clean = Db::Pg(pg.database("clean"));
     let spool = site.tmp.path().join("clean-spool");
     copy_spool(&src, &spool);
-    ingest(&site, &clean, &[], &[&spool]).assert_ok();
+    let took = std::time::Instant::now();
+    ingest(&site, &clean, &["--batch", "50"], &[&spool]).assert_ok();
+    let took = took.elapsed();
     let want = dump(&clean);
 
     let killed = Db::Pg(pg.database("killed"));
     copy_spool(&src, &site.spool);
-    ingest_killed(&site, &killed, &site.spool, 8, 5).assert_ok();
+    ingest_killed(&site, &killed, &site.spool, 8, 5, took).assert_ok();
     assert!(spool_files(&site.spool).is_empty());
     assert_same(&want, &dump(&killed), "PostgreSQL killed vs clean");
 
