@@ -5,6 +5,7 @@
 #     multiprocessing workers, a fork child, a process killed with SIGKILL)
 #  3. sweep what the killed process left on tmpfs
 #  4. print what was recorded
+#  5. ingest the records into the store (SQLite) and ask it a question
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=$root/target/release/pyusage
@@ -17,6 +18,7 @@ enabled = true
 spool = "$demo/spool"
 runtime_dir = "$demo/runtime"
 map = "$demo/map.bin"
+store = "$demo/usage.db"
 TOML
 export PYUSAGE_CONFIG=$demo/config.toml
 
@@ -62,4 +64,18 @@ for r in sorted(records, key=lambda r: r["start"]):
     if any(r["native"].values()):
         print(f"    native: {r['native']}")
 print(f"{len(records)} records")
+PY
+
+echo
+echo "== 5. ingest into the store ($demo/usage.db)"
+"$bin" ingest --keep "$demo/ingested"
+"$py" - "$demo/usage.db" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+print("distributions by processes that used them:")
+for name, n in db.execute(
+    "SELECT d.name, SUM(c.n) FROM (SELECT package_set, COUNT(*) AS n FROM processes GROUP BY package_set) c "
+    "JOIN package_set_members m ON m.package_set = c.package_set JOIN releases r ON r.id = m.release "
+    "JOIN dists d ON d.id = r.dist GROUP BY d.name ORDER BY 2 DESC, 1"):
+    print(f"  {name:<20} {n}")
 PY
