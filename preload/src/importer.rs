@@ -8,9 +8,10 @@
 //! `runpy` import on someone's behalf), and the first other frame says who:
 //!
 //! - a file the package map places in a distribution: that distribution;
-//! - a line of a `.pth` file, which `site` runs with `exec` (code named
-//!   `<string>` called from `site`, possibly through more `exec`s of its
-//!   own): start-up machinery, not use. This is how
+//! - anywhere further out, a line of a `.pth` file, which `site` runs with
+//!   `exec` (code named `<string>` called from `site`, possibly through more
+//!   `exec`s of its own): start-up machinery, not use, including what the
+//!   modules it imports import in turn. This is how
 //!   setuptools' editable finders (`__editable___*_finder`) and
 //!   `distutils-precedence.pth` (`_distutils_hack`) are imported in every
 //!   process of an environment;
@@ -20,8 +21,8 @@
 use crate::globals;
 use pyusage_map_reader::Lookup;
 
-/// The deepest a walk goes; an import deeper than this in library code is
-/// attributed to the program.
+/// The deepest a walk goes: the innermost frames decide who imports, the
+/// whole stack whether `site` is running a `.pth` line.
 const MAX_FRAMES: usize = 96;
 
 /// The answer.
@@ -72,38 +73,29 @@ fn classify(file: &[u8]) -> Frame {
     }
 }
 
-/// One frame further out: the answer, or `None` to look further.
-/// `after_string` remembers that the previous frame was `<string>`.
-fn step(after_string: &mut bool, f: Frame) -> Option<Importer> {
-    if *after_string {
-        return match f {
-            Frame::Site => Some(Importer::Startup),
-            Frame::String => None, // a .pth line may `exec` code of its own
-            _ => Some(Importer::Program),
-        };
+/// Folds the frames' kinds, innermost first, into the answer. Start-up
+/// machinery wins wherever it is on the stack: a module a `.pth` line
+/// imported may import more (`certifi` importing `certifi.core`), and those
+/// imports are start-up too.
+fn decide(frames: &[Frame]) -> Importer {
+    let startup = frames.iter().enumerate().any(|(i, f)| {
+        *f == Frame::String
+            && frames[i + 1..]
+                .iter()
+                .find(|g| **g != Frame::String)
+                .is_some_and(|g| *g == Frame::Site)
+    });
+    if startup {
+        return Importer::Startup;
     }
-    match f {
-        Frame::PassOver | Frame::Site => None,
-        Frame::String => {
-            *after_string = true;
-            None
-        }
-        Frame::Dist(name) => Some(Importer::Dist(name)),
-        Frame::Program => Some(Importer::Program),
-    }
-}
-
-/// Folds the frames' kinds, innermost first, into the answer; running out
-/// of frames means the program.
-#[cfg(test)]
-fn decide(frames: impl Iterator<Item = Frame>) -> Importer {
-    let mut after_string = false;
-    for f in frames {
-        if let Some(a) = step(&mut after_string, f) {
-            return a;
-        }
-    }
-    Importer::Program
+    frames
+        .iter()
+        .find_map(|f| match f {
+            Frame::Dist(name) => Some(Importer::Dist(name)),
+            Frame::Program | Frame::String => Some(Importer::Program),
+            Frame::PassOver | Frame::Site => None,
+        })
+        .unwrap_or(Importer::Program)
 }
 
 /// Who is importing, seen from inside an audit hook.
@@ -111,16 +103,17 @@ pub fn current() -> Importer {
     let Some(api) = globals::get().api else {
         return Importer::Program;
     };
-    let mut answer = None;
-    let mut after_string = false;
+    let mut frames = [Frame::PassOver; MAX_FRAMES];
+    let mut n = 0;
     // SAFETY: called from the audit hook, with a thread state.
     unsafe {
         api.walk_frames(MAX_FRAMES, |file| {
-            answer = step(&mut after_string, classify(file));
-            answer.is_none()
+            frames[n] = classify(file);
+            n += 1;
+            n < MAX_FRAMES
         });
     }
-    answer.unwrap_or(Importer::Program)
+    decide(&frames[..n])
 }
 
 #[cfg(test)]
@@ -130,7 +123,7 @@ mod tests {
     #[test]
     fn frames_decide() {
         use Frame::*;
-        let d = |v: &[Frame]| decide(v.iter().copied());
+        let d = |v: &[Frame]| decide(v);
         assert_eq!(d(&[PassOver, PassOver, Program]), Importer::Program);
         assert_eq!(
             d(&[PassOver, Dist(b"pandas"), Program]),
@@ -141,6 +134,15 @@ mod tests {
         assert_eq!(d(&[PassOver, String]), Importer::Program);
         assert_eq!(d(&[PassOver, String, Program]), Importer::Program);
         assert_eq!(d(&[PassOver, Site, Program]), Importer::Program);
+        // certifi, imported by a .pth line, imports certifi.core.
+        assert_eq!(
+            d(&[PassOver, Program, PassOver, String, String, Site]),
+            Importer::Startup
+        );
+        assert_eq!(
+            d(&[PassOver, Dist(b"x"), String, Program, Site]),
+            Importer::Dist(b"x")
+        );
         assert_eq!(d(&[]), Importer::Program);
     }
 

@@ -172,6 +172,39 @@ fn conda_environment() {
     );
 }
 
+/// Writes a zip egg holding `EGG-INFO/PKG-INFO` and `zipped/__init__.py`.
+fn zip_egg(path: &std::path::Path, pkg_info: &str) {
+    use std::io::Write;
+    let mut z = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    let opts = zip::write::SimpleFileOptions::default();
+    z.start_file("EGG-INFO/PKG-INFO", opts).unwrap();
+    z.write_all(pkg_info.as_bytes()).unwrap();
+    z.start_file("zipped/__init__.py", opts).unwrap();
+    z.finish().unwrap();
+}
+
+/// A file named like a zip egg that is not a zip: a warning naming it, and
+/// the name and version of its file name.
+#[test]
+fn broken_zip_egg_warns_and_keeps_its_file_name() {
+    let t = tempfile::tempdir().unwrap();
+    let sp = t.path().join("site-packages");
+    write(&sp.join("zipped-0.9-py3.11.egg"), "PK");
+    let report = build_with(&[(&sp, Some("lab"))], &[]);
+    assert_eq!(report.warnings.len(), 1, "{:?}", report.warnings);
+    let w = format!("{:?}", report.warnings[0]);
+    assert!(
+        w.contains("zipped-0.9-py3.11.egg") && w.contains("not a zip"),
+        "{w}"
+    );
+    let map = PackageMap::parse(&report.map).unwrap();
+    let s = sp.to_str().unwrap();
+    assert_eq!(
+        resolve(&map, format!("{s}/zipped-0.9-py3.11.egg/zipped/x.py")),
+        "zipped 0.9 lab"
+    );
+}
+
 #[test]
 fn eggs_egg_info_and_pth() {
     let t = tempfile::tempdir().unwrap();
@@ -210,7 +243,11 @@ fn eggs_egg_info_and_pth() {
         "Name: EggDir\nVersion: 3.1\n",
     );
     write(&sp.join("eggdir-3.1-py3.11.egg/eggdir/__init__.py"), "");
-    write(&sp.join("zipped-0.9-py3.11.egg"), "PK");
+    // A zip egg whose PKG-INFO names it differently from its file name.
+    zip_egg(
+        &sp.join("zipped-0.9-py3.11.egg"),
+        "Metadata-Version: 1.1\nName: Zipped-Real\nVersion: 0.9.1\n",
+    );
     // A .pth naming a directory that holds a develop install.
     let dev = t.path().join("src/devproj");
     write(
@@ -253,14 +290,14 @@ fn eggs_egg_info_and_pth() {
     );
     assert_eq!(
         resolve(&map, format!("{s}/zipped-0.9-py3.11.egg")),
-        "zipped 0.9 lab"
+        "Zipped-Real 0.9.1 lab"
     );
     assert_eq!(
         resolve(
             &map,
             format!("{s}/zipped-0.9-py3.11.egg/zipped/__init__.py")
         ),
-        "zipped 0.9 lab"
+        "Zipped-Real 0.9.1 lab"
     );
     assert_eq!(
         resolve(&map, format!("{}/devproj/__init__.py", dev.display())),

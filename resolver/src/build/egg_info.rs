@@ -99,6 +99,38 @@ pub(crate) fn scan_egg_info(meta: &[u8], site: &Site, dpkg: &DpkgIndex) -> Scann
     out
 }
 
+/// Largest `PKG-INFO` read from a zipped egg (the headers come first).
+const MAX_ZIPPED_PKG_INFO: u64 = 1 << 20;
+
+/// Name and version from `EGG-INFO/PKG-INFO` inside a zipped egg: the file
+/// name (`foo-1.0-py3.11.egg`) is only what the builder chose to call it.
+fn read_zipped_pkg_info(p: &std::path::Path, found: &mut Found, out: &mut Scanned) {
+    use std::io::Read;
+    let member = fs::File::open(p)
+        .map_err(|e| e.to_string())
+        .and_then(|f| zip::ZipArchive::new(f).map_err(|e| format!("not a zip archive ({e})")))
+        .and_then(|mut z| {
+            let mut text = Vec::new();
+            z.by_name("EGG-INFO/PKG-INFO")
+                .map_err(|e| format!("no EGG-INFO/PKG-INFO ({e})"))?
+                .take(MAX_ZIPPED_PKG_INFO)
+                .read_to_end(&mut text)
+                .map_err(|e| format!("cannot read EGG-INFO/PKG-INFO ({e})"))?;
+            Ok(text)
+        });
+    match member.and_then(|bytes| text::read_headers(&bytes[..]).map_err(|e| e.to_string())) {
+        Ok(nv) => {
+            if let Some(n) = nv.name {
+                found.fields.name = n;
+            }
+            if let Some(v) = nv.version {
+                found.fields.version = v;
+            }
+        }
+        Err(e) => out.warn(p, format!("zipped egg: {e}; using the file name")),
+    }
+}
+
 /// Scans an `.egg` directory or zip file: the whole egg belongs to it.
 pub(crate) fn scan_egg(meta: &[u8], site: &Site) -> Scanned {
     let mut out = Scanned::default();
@@ -112,6 +144,7 @@ pub(crate) fn scan_egg(meta: &[u8], site: &Site) -> Scanned {
     } else {
         // Python sees modules of a zip egg as `/site/foo.egg/foo/__init__.py`.
         found.files.push(meta);
+        read_zipped_pkg_info(&p, &mut found, &mut out);
     }
     found.dirs.push(meta.to_vec());
     if found.fields.name.is_empty() {

@@ -258,6 +258,26 @@ pub(crate) fn plan(opts: &BuildOptions) -> Plan {
     for root in &opts.roots {
         let dir = paths::absolute(&root.path);
         let label = root.label.clone().map(String::into_bytes);
+        if dir.ends_with(b".egg") && paths::path(&dir).is_file() {
+            // A zipped egg: the egg alone, listed in its directory as a site
+            // of one entry (the rest of that directory is not this root).
+            let parent = paths::parent(&dir).unwrap_or(b"/").to_vec();
+            let env =
+                label.unwrap_or_else(|| prefix_of_site(&parent).unwrap_or_else(|| parent.clone()));
+            plan.sites.push(Site {
+                dir: parent,
+                env: env.clone(),
+                listing: vec![paths::file_name(&dir).to_vec()],
+                fd: None,
+            });
+            plan.map_roots.push((dir.clone(), env.clone()));
+            plan.summaries.push(RootSummary {
+                path: paths::show(&dir),
+                env: paths::show(&env),
+                kind: "zipped egg".to_string(),
+            });
+            continue;
+        }
         if !paths::path(&dir).is_dir() {
             match fs::metadata(paths::path(&dir)) {
                 Err(e) => plan.warn(&dir, format!("root is not readable ({e}); skipped")),

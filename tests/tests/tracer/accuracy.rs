@@ -527,3 +527,55 @@ fn pytest_rewritten_test_modules() {
         "pytest wrote no rewritten cache: {cached:?}"
     );
 }
+
+/// A zipped egg (its file name says `oddname 9.9`, its `EGG-INFO/PKG-INFO`
+/// says `pyusage-zipped-egg 1.4.2`), mapped by `--root` given the egg itself
+/// or its directory: its modules, imported from the zip, are the
+/// distribution that PKG-INFO names.
+#[test]
+fn zipped_egg_is_its_pkg_info_distribution() {
+    let py = or_skip!(Python::pyenv("3.11.7"), "3.11.7 missing");
+    let t = Tracer::new();
+    let eggs = t.scratch("eggs");
+    let egg = eggs.join("oddname-9.9-py3.11.egg");
+    let make = format!(
+        "import zipfile\n\
+         with zipfile.ZipFile({:?}, 'w', zipfile.ZIP_DEFLATED) as z:\n\
+         \x20   z.writestr('EGG-INFO/PKG-INFO', 'Metadata-Version: 1.1\\nName: pyusage-zipped-egg\\nVersion: 1.4.2\\n')\n\
+         \x20   z.writestr('EGG-INFO/top_level.txt', 'pyusage_zegg\\n')\n\
+         \x20   z.writestr('pyusage_zegg/__init__.py', 'V = 42\\n')\n",
+        egg.to_str().unwrap()
+    );
+    py.prog().arg("-c").arg(make).run_plain().assert_success();
+    let code = format!(
+        "import sys\nsys.path.insert(0, {:?})\nimport pyusage_zegg\nprint(pyusage_zegg.V)\n",
+        egg.to_str().unwrap()
+    );
+    for root in [&egg, &eggs] {
+        let map = t.scratch("map").join("egg-map.bin");
+        let built = std::process::Command::new(pyusage_tests::artifacts::pyusage())
+            .args(["map", "build", "--quiet", "--output"])
+            .arg(&map)
+            .arg("--root")
+            .arg(root)
+            .output()
+            .unwrap();
+        assert!(
+            built.status.success(),
+            "map build --root {}: {}",
+            root.display(),
+            String::from_utf8_lossy(&built.stderr)
+        );
+        let traced = Tracer::new().with_map(&map);
+        let out = py.prog().arg("-c").arg(&code).run_both(&traced);
+        assert_eq!(out.stdout_str(), "42\n");
+        let r = traced.record_of(out.pid);
+        let p = r
+            .package("pyusage-zipped-egg")
+            .unwrap_or_else(|| r.fail(&format!("zipped egg (root {}) missing", root.display())));
+        assert_eq!(p.1.as_deref(), Some("1.4.2"), "{r:?}");
+        assert_eq!(p.2, "import", "{r:?}");
+        assert!(r.package("oddname").is_none(), "{r:?}");
+        assert!(r.unmapped().is_empty(), "{r:?}");
+    }
+}
