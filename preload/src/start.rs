@@ -9,6 +9,7 @@ use crate::sys::{self, ErrnoGuard};
 use core::ffi::{c_char, c_int};
 use core::sync::atomic::Ordering;
 use pyusage_record::job::Job;
+use pyusage_record::sample;
 
 /// Runs before `main` in every process that preloads the library.
 pub extern "C" fn constructor(argc: c_int, argv: *const *const c_char, envp: *const *const c_char) {
@@ -106,12 +107,18 @@ fn start_python(argc: c_int, argv: *const *const c_char, envp: *const *const c_c
     if job.is_some_and(|j| j.is_secondary_rank()) && !config.all_ranks {
         return;
     }
-    if config.sample_ppm < 1_000_000 {
-        let mut r = [0u8; 4];
-        sys::random(&mut r);
-        if u32::from_ne_bytes(r) % 1_000_000 >= config.sample_ppm {
-            return;
+    // Per job: every process of a sampled job records, of the others none.
+    let sampled = match job.and_then(|j| j.id.map(|id| (j.cluster.unwrap_or(b""), id))) {
+        Some((cluster, id)) => sample::job_sampled(cluster, id, config.sample_ppm),
+        None if config.sample_ppm < sample::PPM => {
+            let mut r = [0u8; 4];
+            sys::random(&mut r);
+            sample::process_sampled(u32::from_ne_bytes(r), config.sample_ppm)
         }
+        None => true,
+    };
+    if !sampled {
+        return;
     }
 
     if !crate::seen::init() {

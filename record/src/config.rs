@@ -16,8 +16,12 @@
 //! ```
 
 /// Where the tracer looks for the configuration unless `PYUSAGE_CONFIG` says otherwise
-/// (and the system file allows that).
-pub const SYSTEM_CONFIG_PATH: &str = "/etc/pyusage/config.toml";
+/// (and the system file allows that). Compiled in: `make install SYSCONFDIR=DIR`
+/// builds with `PYUSAGE_SYSTEM_CONFIG=DIR/pyusage/config.toml`.
+pub const SYSTEM_CONFIG_PATH: &str = match option_env!("PYUSAGE_SYSTEM_CONFIG") {
+    Some(p) => p,
+    None => "/etc/pyusage/config.toml",
+};
 
 /// Longest path accepted in the configuration.
 pub const PATH_MAX: usize = 512;

@@ -9,7 +9,8 @@
 //! - [`render`]: turning a raw record into the shipped JSON object, used both by a
 //!   process that ends normally and by `pyusage sweep` for one that vanished;
 //! - [`config`]: the system configuration file, parsed without allocation;
-//! - [`job`]: scheduler and MPI context taken from the environment.
+//! - [`job`]: scheduler and MPI context taken from the environment;
+//! - [`sample`]: the sampling decision, per job.
 //!
 //! The crate is `no_std` and has no features: nothing in it allocates, panics
 //! on input, or blocks. The shipped record as typed (serde) data, for the
@@ -22,6 +23,7 @@ pub mod job;
 pub mod json;
 pub mod raw;
 pub mod render;
+pub mod sample;
 pub mod time;
 
 /// Version of the shipped JSON record (`schema` field).
