@@ -110,6 +110,8 @@ install -d -m 0755 "$DESTDIR$LOCALSTATEDIR/spool" "$DESTDIR$LOCALSTATEDIR/lib"
 install -d -m 1733 "$DESTDIR$LOCALSTATEDIR/spool/pyusage"
 chmod 1733 "$DESTDIR$LOCALSTATEDIR/spool/pyusage"
 install -d -m 0755 "$DESTDIR$LOCALSTATEDIR/lib/pyusage"
+# Where the epilog, the units and the cron lines log (kept by uninstall).
+install -d -m 0755 "$DESTDIR$LOCALSTATEDIR/log"
 
 tmp=$(mktemp "$manifest.XXXXXX")
 printf '%s\n' "${installed[@]}" > "$tmp"

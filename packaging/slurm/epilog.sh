@@ -9,5 +9,13 @@ config=@SYSCONFDIR@/pyusage/config.toml
 log=@LOCALSTATEDIR@/log/pyusage-sweep.log
 [ -f "$config" ] && export PYUSAGE_CONFIG=$config
 { [ -w "$log" ] || touch "$log"; } 2>/dev/null || log=/dev/null
-"$pyusage" sweep >/dev/null 2>>"$log" || true
+# The job's processes were signalled, but one whose parent died first is no
+# longer tracked by Slurm and may still be exiting when the epilog starts: a
+# sweep skips it as running. So sweep again, briefly, while any record is
+# still running (on a node shared with other jobs, theirs are too: 3 tries).
+for try in 1 2 3; do
+  summary=$("$pyusage" sweep 2>>"$log") || true
+  case $summary in *" 0 still running"*) break ;; esac
+  [ "$try" = 3 ] || sleep 1
+done
 exit 0

@@ -10,4 +10,5 @@
 mod common;
 mod install;
 mod lmod;
+mod slurm;
 mod switch;
