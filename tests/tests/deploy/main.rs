@@ -8,7 +8,10 @@
 //! Run one part with `cargo test -p pyusage-tests --test deploy lmod::`.
 
 mod common;
+mod glibc;
 mod install;
 mod lmod;
+mod packages;
 mod slurm;
 mod switch;
+mod walkthrough;
