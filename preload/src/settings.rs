@@ -48,12 +48,25 @@ fn apply_file(config: &mut Config, path: *const libc::c_char, system: bool) -> b
 }
 
 /// The configuration in force: the system file, then (if it allows) the
-/// user's `PYUSAGE_CONFIG` file instead, then `PYUSAGE_*` overrides.
+/// user's `PYUSAGE_CONFIG` file instead, then `PYUSAGE_*` overrides. A system
+/// file with a line it cannot use turns tracing off.
 pub fn load(env: &Env) -> Config {
     let mut config = Config::default();
     let mut system = CPath::new();
     if let Some(p) = system.push(SYSTEM_CONFIG_PATH.as_bytes()).as_ptr() {
         apply_file(&mut config, p, true);
+    }
+    // A broken system file: the admin's intent (which spool, whether to
+    // trace at all) is unknown, so trace nothing; `pyusage config check`
+    // names the line.
+    if config.errors > 0 {
+        let mut n = [0u8; 20];
+        sys::debug(&[
+            b"system config has a bad line; tracing off: line ",
+            sys::decimal(u64::from(config.first_error_line), &mut n),
+        ]);
+        config.enabled = false;
+        return config;
     }
     if !config.allow_user_config {
         return config;

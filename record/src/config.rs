@@ -96,7 +96,9 @@ pub struct Config {
     /// Honour `PYUSAGE_CONFIG`, `PYUSAGE_SPOOL`, `PYUSAGE_RUNTIME_DIR`, `PYUSAGE_MAP`
     /// from users (`allow_user_config`, default true; only the system file can set it).
     pub allow_user_config: bool,
-    /// Lines that could not be understood.
+    /// Lines that could not be understood: no `key = value`, or a known key
+    /// with a value of the wrong type or range. In the system file, any such
+    /// line switches tracing off (the tracer cannot know what the admin meant).
     pub errors: u32,
     /// 1-based number of the first such line, 0 if none.
     pub first_error_line: u32,
@@ -320,7 +322,12 @@ impl Config {
                 }
                 _ => return false,
             },
-            _ => return false,
+            // A known key with a value of the wrong type or range.
+            (k, _) if KEYS.iter().any(|known| known.as_bytes() == k) => return false,
+            // Keys the tracer does not use are the tools' (`pyusage config
+            // check` names any that nobody knows): not an error here, so a
+            // key added for the tools never switches tracing off.
+            _ => {}
         }
         true
     }
@@ -329,6 +336,18 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unknown_keys_are_not_errors_but_bad_values_are() {
+        let mut c = Config::default();
+        c.apply(
+            b"store = \"/var/lib/pyusage/usage.db\"\nsinks = [\"spool\"]\n",
+            true,
+        );
+        assert_eq!(c.errors, 0);
+        c.apply(b"enabled = 1\n", true);
+        assert_eq!((c.errors, c.first_error_line), (1, 1));
+    }
 
     #[test]
     fn reads_every_key() {

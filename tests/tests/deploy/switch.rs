@@ -189,3 +189,49 @@ fn sampling_outside_jobs_is_per_process() {
         "{n} of 40 processes recorded at sample = 0.5"
     );
 }
+
+/// A system file with a line the tracer cannot use switches tracing off,
+/// silently for the user's process; `pyusage config check` names the line. A
+/// key only the tools know (or nobody does) does not.
+#[test]
+fn broken_system_config_switches_tracing_off_silently() {
+    need_dist_lib!();
+    let py = or_skip!(py(), "3.11.7 missing");
+    let i = Install::new();
+    let good = fs::read_to_string(i.config()).unwrap();
+    let print = "LD_PRELOAD=$lib \"$py\" -c 'import json; print(\"hello\")'";
+
+    let text = format!("store_of_the_future = \"/x\"\n{good}");
+    fs::write(i.config(), &text).unwrap();
+    let o = or_skip!(
+        in_system(&i, &py, &[], print),
+        "needs root and mount namespaces to give the tracer a system config"
+    );
+    assert!(o.status.success(), "{}", show(&o));
+    assert_eq!(i.records().len(), 1, "an unknown key must not stop tracing");
+
+    fs::write(i.config(), format!("sample = 2\n{good}")).unwrap();
+    let o = in_system(&i, &py, &[], print).unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "hello\n");
+    assert!(o.stderr.is_empty(), "{}", show(&o));
+    assert_eq!(
+        i.records().len(),
+        1,
+        "a bad system config must switch tracing off"
+    );
+    assert!(fs::read_dir(&i.runtime).unwrap().next().is_none());
+
+    let check = std::process::Command::new(i.pyusage())
+        .args(["config", "check", "--config"])
+        .arg(i.config())
+        .output()
+        .unwrap();
+    assert_eq!(check.status.code(), Some(1), "{}", show(&check));
+    assert!(
+        String::from_utf8_lossy(&check.stdout).contains("line 1")
+            || String::from_utf8_lossy(&check.stderr).contains("line 1"),
+        "{}",
+        show(&check)
+    );
+}

@@ -21,12 +21,14 @@ fn readme_block(first: &str) -> String {
     body[..body.find("```").expect("unterminated block")].to_string()
 }
 
-const MOUNTS: [&str; 5] = [
-    "/opt/pyusage",
-    "/etc/pyusage",
-    "/var/spool/pyusage",
-    "/var/lib/pyusage",
-    "/dev/shm/pyusage",
+/// The mount points, with the mode each gets if the test creates it: the
+/// modes `make install` and the tracer would give them.
+const MOUNTS: [(&str, u32); 5] = [
+    ("/opt/pyusage", 0o755),
+    ("/etc/pyusage", 0o755),
+    ("/var/spool/pyusage", 0o1733),
+    ("/var/lib/pyusage", 0o755),
+    ("/dev/shm/pyusage", 0o1777),
 ];
 
 #[test]
@@ -42,10 +44,13 @@ fn readme_walkthrough_from_nothing_to_records() {
     );
     let tmp = tempfile::tempdir().unwrap();
     let mut binds = String::new();
-    for m in MOUNTS {
+    for (m, mode) in MOUNTS {
         let src = tmp.path().join(m.trim_start_matches('/').replace('/', "_"));
         fs::create_dir(&src).unwrap();
-        fs::create_dir_all(m).unwrap_or_else(|e| panic!("cannot create mount point {m}: {e}"));
+        if !Path::new(m).exists() {
+            fs::create_dir_all(m).unwrap_or_else(|e| panic!("cannot create mount point {m}: {e}"));
+            fs::set_permissions(m, std::os::unix::fs::PermissionsExt::from_mode(mode)).unwrap();
+        }
         binds += &format!("mount --bind {} {m}\n", shell_quote(src.to_str().unwrap()));
     }
     let spool = tmp.path().join("var_spool_pyusage");
