@@ -281,21 +281,22 @@ impl Config {
             return false;
         };
         let key = trim(&line[..eq]);
+        let known = KEYS.iter().any(|k| k.as_bytes() == key);
         let Some(value) = parse_value(trim(&line[eq + 1..])) else {
-            return false;
+            // Values this parser does not read (arrays, inline tables) are
+            // fine for the tools' keys; for the tracer's keys they are wrong.
+            return !known;
         };
         match (key, value) {
             (b"enabled", Value::Bool(b)) => self.enabled = b,
             (b"all_ranks", Value::Bool(b)) => self.all_ranks = b,
+            // Only the system file decides these; elsewhere they are read
+            // (valid lines) and ignored.
             (b"allow_opt_out", Value::Bool(b)) => {
-                if system {
-                    self.allow_opt_out = b
-                }
+                self.allow_opt_out = if system { b } else { self.allow_opt_out }
             }
             (b"allow_user_config", Value::Bool(b)) => {
-                if system {
-                    self.allow_user_config = b
-                }
+                self.allow_user_config = if system { b } else { self.allow_user_config }
             }
             (b"spool", Value::Str(s, basic)) => match string_path(s, basic) {
                 Some(p) => self.spool = p,
@@ -323,7 +324,7 @@ impl Config {
                 _ => return false,
             },
             // A known key with a value of the wrong type or range.
-            (k, _) if KEYS.iter().any(|known| known.as_bytes() == k) => return false,
+            _ if known => return false,
             // Keys the tracer does not use are the tools' (`pyusage config
             // check` names any that nobody knows): not an error here, so a
             // key added for the tools never switches tracing off.

@@ -82,7 +82,21 @@ fn staged_install_lays_down_everything_with_the_prefix_filled_in() {
             continue;
         }
         let text = fs::read_to_string(&p).unwrap();
-        assert!(!text.contains('@'), "{f} keeps a placeholder:\n{text}");
+        for p in ["@PREFIX@", "@SYSCONFDIR@", "@LOCALSTATEDIR@", "@VERSION@"] {
+            assert!(!text.contains(p), "{f} keeps {p}:\n{text}");
+        }
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find('@') {
+            let word: String = rest[at + 1..]
+                .chars()
+                .take_while(|c| c.is_ascii_uppercase())
+                .collect();
+            assert!(
+                word.is_empty() || !rest[at + 1 + word.len()..].starts_with('@'),
+                "{f} keeps a placeholder @{word}@:\n{text}"
+            );
+            rest = &rest[at + 1..];
+        }
         assert!(
             !text.contains(stage.to_str().unwrap()),
             "{f} names the staging dir:\n{text}"

@@ -210,7 +210,13 @@ fn broken_system_config_switches_tracing_off_silently() {
     assert!(o.status.success(), "{}", show(&o));
     assert_eq!(i.records().len(), 1, "an unknown key must not stop tracing");
 
-    fs::write(i.config(), format!("sample = 2\n{good}")).unwrap();
+    fs::write(i.config(), &good).unwrap();
+    set_key(&i, "record_bytes", "12");
+    let bad_line = 1 + fs::read_to_string(i.config())
+        .unwrap()
+        .lines()
+        .position(|l| l == "record_bytes = 12")
+        .unwrap();
     let o = in_system(&i, &py, &[], print).unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", show(&o));
     assert_eq!(String::from_utf8_lossy(&o.stdout), "hello\n");
@@ -228,10 +234,11 @@ fn broken_system_config_switches_tracing_off_silently() {
         .output()
         .unwrap();
     assert_eq!(check.status.code(), Some(1), "{}", show(&check));
+    let said = format!("line {bad_line}");
     assert!(
-        String::from_utf8_lossy(&check.stdout).contains("line 1")
-            || String::from_utf8_lossy(&check.stderr).contains("line 1"),
-        "{}",
+        String::from_utf8_lossy(&check.stdout).contains(&said)
+            || String::from_utf8_lossy(&check.stderr).contains(&said),
+        "config check must name {said}: {}",
         show(&check)
     );
 }

@@ -54,35 +54,38 @@ fn readme_walkthrough_from_nothing_to_records() {
         binds += &format!("mount --bind {} {m}\n", shell_quote(src.to_str().unwrap()));
     }
     let spool = tmp.path().join("var_spool_pyusage");
-    let records = readme_block("# walkthrough: from nothing to records");
-    let report = readme_block("# walkthrough: to a report");
-    let script = format!(
-        "set -e\n{binds}cd {repo}\nset +e -x\n{records}\n\
-         if /opt/pyusage/bin/pyusage ingest --help >/dev/null 2>&1; then\n{report}\nfi\n",
-        repo = shell_quote(repo_root().to_str().unwrap()),
-    );
     let probe = bash("unshare --mount --propagation private true", &[]);
     or_skip!(
         probe.status.success().then_some(()),
         "mount namespaces unavailable: {}",
         show(&probe)
     );
-    // NO_BUILD: `make dist` ran before the tests; cargo is not run again here.
-    // The block's own commands may fail (the killed python exits 137): the
-    // records below are the check, and the script ends with the last status.
-    let out = bash(
-        &format!(
-            "exec unshare --mount --propagation private bash -c {}",
-            shell_quote(&script)
-        ),
-        &[("NO_BUILD", "1")],
-    );
+    // Each block runs in its own namespace over the same bind sources, in
+    // the checkout, as a root login shell would (the module loaded again).
+    // The block's own commands may fail (the killed python exits 137): what
+    // they leave is the check. NO_BUILD: `make dist` ran before the tests.
+    let run = |block: &str| {
+        let script = format!(
+            "set -e\n{binds}cd {repo}\nset +e -x\n. /etc/profile.d/lmod.sh\n\
+             module use /opt/pyusage/share/modulefiles 2>/dev/null\n\
+             module load pyusage 2>/dev/null\n{block}\n",
+            repo = shell_quote(repo_root().to_str().unwrap()),
+        );
+        bash(
+            &format!(
+                "exec unshare --mount --propagation private bash -c {}",
+                shell_quote(&script)
+            ),
+            &[("NO_BUILD", "1")],
+        )
+    };
+    let out = run(&readme_block("# walkthrough: from nothing to records"));
     assert!(
         out.status.success(),
         "the README walkthrough failed: {}",
         show(&out)
     );
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
     // Steps whose failure would not show in the records.
     assert!(
         text.contains("/etc/pyusage/config.toml: ok"),
@@ -113,11 +116,40 @@ fn readme_walkthrough_from_nothing_to_records() {
     for r in &recs {
         assert!(text.contains(r["id"].as_str().unwrap()), "{text}");
     }
-    // The store and the report, once the command has them.
-    if String::from_utf8_lossy(&out.stderr).contains("+ pyusage ingest") {
+    // Into the store: the spool is emptied into the configured SQLite file.
+    let store = tmp.path().join("var_lib_pyusage/usage.db");
+    let out = run(&readme_block("# walkthrough: into the store"));
+    assert!(
+        out.status.success(),
+        "pyusage ingest failed: {}",
+        show(&out)
+    );
+    assert!(
+        store.is_file(),
+        "no store at /var/lib/pyusage/usage.db: {}",
+        show(&out)
+    );
+    assert!(
+        spool_records(&spool).is_empty(),
+        "ingest left the spool: {}",
+        show(&out)
+    );
+
+    // The report, once the command has it.
+    let has_report = run("pyusage report --help");
+    if has_report.status.success() {
+        let out = run(&readme_block("# walkthrough: to a report"));
+        assert!(
+            out.status.success(),
+            "pyusage report failed: {}",
+            show(&out)
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
         assert!(
             text.contains("numpy"),
             "the report does not name numpy:\n{text}"
         );
+    } else {
+        eprintln!("NOTE: `pyusage report` is not in this build yet; walkthrough ends at ingest");
     }
 }
