@@ -141,3 +141,36 @@ fn short(sql: &str) -> String {
     let one: String = sql.split_whitespace().collect::<Vec<_>>().join(" ");
     format!("query failed: {}", crate::format::clip(&one, 160))
 }
+
+impl Db {
+    /// Run a query and hand each row to `f` as it arrives (SQLite streams;
+    /// PostgreSQL fetches all rows first).
+    pub fn each(&mut self, sql: &str, mut f: impl FnMut(&[Value]) -> Result<()>) -> Result<()> {
+        if let Db::Sqlite(c) = self {
+            let _t = Timing::start(sql);
+            let mut st = c.prepare(sql).with_context(|| short(sql))?;
+            let n = st.column_count();
+            let mut rows = st.query([]).with_context(|| short(sql))?;
+            let mut row = Vec::with_capacity(n);
+            while let Some(r) = rows.next()? {
+                row.clear();
+                for i in 0..n {
+                    use rusqlite::types::ValueRef;
+                    row.push(match r.get_ref(i)? {
+                        ValueRef::Null => Value::Null,
+                        ValueRef::Integer(v) => Value::Num(v as f64),
+                        ValueRef::Real(v) => Value::Num(v),
+                        ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into()),
+                        ValueRef::Blob(_) => bail!("unexpected blob in {}", short(sql)),
+                    });
+                }
+                f(&row)?;
+            }
+            return Ok(());
+        }
+        for r in self.rows(sql)? {
+            f(&r)?;
+        }
+        Ok(())
+    }
+}
