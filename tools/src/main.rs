@@ -7,11 +7,16 @@
 //! - `sweep`: ship the records that killed processes left on tmpfs;
 //! - `map`: build, query, inspect and compare package maps;
 //! - `config`: show and check the configuration the tracer would use;
-//! - `ingest`: store shipped records in SQLite or PostgreSQL.
+//! - `report`: answers from the store (text, CSV, JSON, HTML with charts);
+//! - `ingest`: store shipped records in SQLite or PostgreSQL;
+//! - `report`: answers from the store (text, CSV, JSON, HTML with charts);
+//! - `export`: the store as Parquet partitioned by day, or as NDJSON.
 
 mod config;
+mod export_cmd;
 mod ingest;
 mod map_cmd;
+mod report_cmd;
 mod run;
 mod spool;
 mod sweep;
@@ -42,6 +47,10 @@ enum Command {
     Map(map_cmd::MapArgs),
     /// Show or check the configuration the tracer would use.
     Config(config::ConfigArgs),
+    /// Answers from the store: top packages, versions, job size, packages used together, ...
+    Report(report_cmd::ReportArgs),
+    /// Write the store as Parquet (partitioned by day) or as NDJSON records.
+    Export(export_cmd::ExportArgs),
     /// Store shipped records (spool directories, NDJSON files) in SQLite or PostgreSQL.
     Ingest(ingest::IngestArgs),
 }
@@ -68,6 +77,8 @@ fn main() -> ExitCode {
         Command::Sweep(args) => sweep::run(args),
         Command::Map(args) => map_cmd::run(args),
         Command::Config(args) => config::run(args),
+        Command::Report(args) => report_cmd::run(args),
+        Command::Export(args) => export_cmd::run(args),
         Command::Ingest(args) => ingest::run(args),
     };
     match result {
