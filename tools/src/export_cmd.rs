@@ -3,13 +3,13 @@
 //! ingest` reads back, or in the `_bulk` form of Elasticsearch/OpenSearch).
 
 use crate::config::Settings;
-use crate::shipped::{Ended, Job, Native, Package, Python, Record};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use pyusage_report::export::{self, ProcessRow};
 use pyusage_report::query::{Db, Filters};
 use pyusage_report::time;
 use pyusage_store::{Store, StoreUrl};
+use pyusage_tools::shipped::{Ended, Job, Native, Package, Python, Record};
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -30,7 +30,12 @@ pub struct ExportArgs {
     #[arg(long, requires = "ndjson")]
     bulk: bool,
     /// With --bulk: the index named in the action lines.
-    #[arg(long, value_name = "NAME", default_value = "pyusage", requires = "bulk")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "pyusage",
+        requires = "bulk"
+    )]
     index: String,
     /// Processes that started on or after DATE (YYYY-MM-DD or RFC 3339, UTC).
     #[arg(long, value_name = "DATE")]
@@ -55,7 +60,13 @@ pub fn run(a: ExportArgs) -> Result<ExitCode> {
     let until = a.until.as_deref().map(time::parse).transpose()?;
     let filters = Filters {
         since_us: since.map(|s| s.us),
-        until_us: until.map(|u| if u.date_only { u.us + time::DAY_US } else { u.us }),
+        until_us: until.map(|u| {
+            if u.date_only {
+                u.us + time::DAY_US
+            } else {
+                u.us
+            }
+        }),
         cluster: a.cluster.clone(),
         exclude_users: Vec::new(),
     };
@@ -75,15 +86,25 @@ pub fn run(a: ExportArgs) -> Result<ExitCode> {
     if let Some(path) = &a.ndjson {
         let n = if path.as_os_str() == "-" {
             let out = std::io::stdout().lock();
-            ndjson(&mut db, &filters, BufWriter::new(out), a.bulk.then_some(&a.index))?
+            ndjson(
+                &mut db,
+                &filters,
+                BufWriter::new(out),
+                a.bulk.then_some(&a.index),
+            )?
         } else {
             let tmp = path.with_extension(format!("tmp{}", std::process::id()));
             let file = std::fs::File::create(&tmp)
                 .with_context(|| format!("cannot create {}", tmp.display()))?;
-            let n = ndjson(&mut db, &filters, BufWriter::new(file), a.bulk.then_some(&a.index))
-                .inspect_err(|_| {
-                    let _ = std::fs::remove_file(&tmp);
-                })?;
+            let n = ndjson(
+                &mut db,
+                &filters,
+                BufWriter::new(file),
+                a.bulk.then_some(&a.index),
+            )
+            .inspect_err(|_| {
+                let _ = std::fs::remove_file(&tmp);
+            })?;
             std::fs::rename(&tmp, path)
                 .with_context(|| format!("cannot write {}", path.display()))?;
             n

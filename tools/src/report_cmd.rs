@@ -71,7 +71,13 @@ pub fn run(a: ReportArgs) -> Result<ExitCode> {
     let url = StoreUrl::parse(&store_text)?;
     let since = a.since.as_deref().map(time::parse).transpose()?;
     let until = a.until.as_deref().map(time::parse).transpose()?;
-    let until_us = until.map(|u| if u.date_only { u.us + time::DAY_US } else { u.us });
+    let until_us = until.map(|u| {
+        if u.date_only {
+            u.us + time::DAY_US
+        } else {
+            u.us
+        }
+    });
     time::check_order(since.map(|s| s.us), until_us)?;
     sections::check_ids(&a.sections)?;
     let exclude_users = match &a.exclude_users {
@@ -114,7 +120,10 @@ pub fn run(a: ReportArgs) -> Result<ExitCode> {
     };
     let mut stdout = std::io::stdout().lock();
     // A closed pipe (`| head`) is not an error worth a message.
-    if let Err(e) = stdout.write_all(out.as_bytes()).and_then(|_| stdout.flush()) {
+    if let Err(e) = stdout
+        .write_all(out.as_bytes())
+        .and_then(|_| stdout.flush())
+    {
         if e.kind() != std::io::ErrorKind::BrokenPipe {
             return Err(e.into());
         }

@@ -94,7 +94,10 @@ fn records() -> Vec<Value> {
         a,
         "alice",
         Some(job("2", "c1", 4, None)),
-        vec![pkg("pandas", "2.2.3", None), pkg("numpy", "2.1.3", Some("pandas"))],
+        vec![
+            pkg("pandas", "2.2.3", None),
+            pkg("numpy", "2.1.3", Some("pandas")),
+        ],
         at(0, 10, 0),
         at(0, 12, 0),
         json!({"how": "vanished", "status": null, "signal": null}),
@@ -255,7 +258,13 @@ fn close(v: &Value, want: f64) -> bool {
 
 macro_rules! assert_close {
     ($v:expr, $want:expr) => {
-        assert!(close(&$v, $want), "{} = {}, want {}", stringify!($v), $v, $want)
+        assert!(
+            close(&$v, $want),
+            "{} = {}, want {}",
+            stringify!($v),
+            $v,
+            $want
+        )
     };
 }
 
@@ -280,7 +289,15 @@ fn every_section_gives_the_known_answers() {
         .collect();
     assert_eq!(
         order,
-        ["numpy", "requests", "scipy", "pandas", "torch", "typing-extensions", "xarray"]
+        [
+            "numpy",
+            "requests",
+            "scipy",
+            "pandas",
+            "torch",
+            "typing-extensions",
+            "xarray"
+        ]
     );
     let numpy = row(top, "numpy");
     assert_eq!(
@@ -290,7 +307,10 @@ fn every_section_gives_the_known_answers() {
     assert_close!(numpy["node_hours"], 11.5);
     assert_close!(numpy["user_share"], 3.0 / 5.0);
     let requests = row(top, "requests");
-    assert_eq!((&requests["users"], &requests["jobs"]), (&json!(2), &json!(2)));
+    assert_eq!(
+        (&requests["users"], &requests["jobs"]),
+        (&json!(2), &json!(2))
+    );
 
     let v = table(&r, "versions", "versions");
     let rows: Vec<(String, String, i64, i64)> = v["rows"]
@@ -333,11 +353,18 @@ fn every_section_gives_the_known_answers() {
     let direct = table(&r, "together", "direct");
     let te = row(direct, "typing-extensions");
     assert_eq!(
-        (&te["direct_users"], &te["only_through_others"], &te["pulled_in_by"]),
+        (
+            &te["direct_users"],
+            &te["only_through_others"],
+            &te["pulled_in_by"]
+        ),
         (&json!(0), &json!(1), &json!("torch"))
     );
     assert_close!(row(direct, "numpy")["direct_share"], 1.0);
-    assert_close!(fact(section(&r, "together"), "only_transitive_packages"), 1.0);
+    assert_close!(
+        fact(section(&r, "together"), "only_transitive_packages"),
+        1.0
+    );
 
     let py = table(&r, "interpreters", "pythons");
     let c311 = row(py, "cpython 3.11");
@@ -354,7 +381,10 @@ fn every_section_gives_the_known_answers() {
     assert_close!(fact(end, "vanished_share"), 0.125);
     assert_close!(fact(end, "signalled_share"), 0.125);
     assert_close!(fact(end, "nonzero_share"), 0.125);
-    assert_close!(row(table(&r, "endings", "overall"), "exit 0")["share"], 0.625);
+    assert_close!(
+        row(table(&r, "endings", "overall"), "exit 0")["share"],
+        0.625
+    );
     let np_end = row(table(&r, "endings", "by-package"), "numpy");
     assert_close!(np_end["vanished"], 1.0 / 6.0);
 
@@ -363,7 +393,10 @@ fn every_section_gives_the_known_answers() {
     assert_close!(fact(gpu, "gpu_jobs"), 2.0);
     assert_close!(fact(gpu, "gpu_jobs_without_gpu_library"), 0.5);
     let torch = row(table(&r, "gpu", "cuda"), "torch");
-    assert_eq!((&torch["cuda_jobs"], &torch["cuda_users"]), (&json!(1), &json!(1)));
+    assert_eq!(
+        (&torch["cuda_jobs"], &torch["cuda_users"]),
+        (&json!(1), &json!(1))
+    );
     let idle = table(&r, "gpu", "no-gpu-library");
     assert_eq!(idle["rows"], json!([["numpy", 1, 0.25]]));
 
@@ -372,7 +405,10 @@ fn every_section_gives_the_known_answers() {
     assert_close!(fact(fan, "forking_share"), 1.0 / 8.0);
     let t = row(table(&r, "fan-out", "by-package"), "torch");
     assert_eq!((&t["mpi_jobs"], &t["tasks_p50"]), (&json!(1), &json!(8)));
-    assert_eq!(row(table(&r, "fan-out", "by-package"), "scipy")["procs_max"], json!(2));
+    assert_eq!(
+        row(table(&r, "fan-out", "by-package"), "scipy")["procs_max"],
+        json!(2)
+    );
 
     let weekly = table(&r, "trends", "weekly");
     let numpy_weeks: Vec<(String, i64)> = weekly["rows"]
@@ -418,7 +454,12 @@ fn filters_select_what_they_say() {
     let r = f.json(&["--until", "2026-11-02"]);
     assert_close!(fact(&r, "processes"), 7.0);
     // P2 started at 10:10.
-    let r = f.json(&["--since", &format!("{T}Z"), "--until", "2026-11-02T10:05:00Z"]);
+    let r = f.json(&[
+        "--since",
+        &format!("{T}Z"),
+        "--until",
+        "2026-11-02T10:05:00Z",
+    ]);
     assert_close!(fact(&r, "processes"), 6.0);
 
     let r = f.json(&["--section", "gpu", "--section", "endings"]);
@@ -435,7 +476,12 @@ fn filters_select_what_they_say() {
 fn two_clusters_and_two_periods_side_by_side() {
     let f = Fixture::new();
     let r = f.json(&["--compare-cluster", "c1", "c2"]);
-    let ids: Vec<&Value> = r["sections"].as_array().unwrap().iter().map(|s| &s["id"]).collect();
+    let ids: Vec<&Value> = r["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| &s["id"])
+        .collect();
     assert_eq!(ids, [&json!("compare")]);
     let totals = table(&r, "compare", "totals");
     assert_eq!(totals["rows"][0][1], "c1");
@@ -447,7 +493,13 @@ fn two_clusters_and_two_periods_side_by_side() {
     assert_close!(numpy["cuda_job_share_b"], 0.5);
 
     // The week of P6 against the week before it.
-    let r = f.json(&["--compare-period", "--since", "2026-11-09", "--until", "2026-11-15"]);
+    let r = f.json(&[
+        "--compare-period",
+        "--since",
+        "2026-11-09",
+        "--until",
+        "2026-11-15",
+    ]);
     let totals = table(&r, "compare", "totals");
     assert_eq!(totals["rows"][0][1], "2026-11-02 to 2026-11-08");
     assert_close!(totals["rows"][0][2], 7.0);
@@ -501,7 +553,11 @@ fn an_empty_store_or_period_says_so_and_succeeds() {
     assert!(out.stderr.contains("yesterday"), "{}", out.stderr);
     let out = f.report(&["--section", "nonsense"]);
     out.assert_code(2);
-    assert!(out.stderr.contains("unknown section `nonsense`"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("unknown section `nonsense`"),
+        "{}",
+        out.stderr
+    );
 }
 
 /// A package map with numpy and scipy (used) and leftpad (never used), all
@@ -593,7 +649,15 @@ fn exports_hold_the_store_and_ndjson_ingests_back_to_the_same_report() {
     let db2 = f.dir.path().join("again.db");
     run(pyusage(["ingest", "--db"]).arg(&db2).arg(&nd)).assert_ok();
     let a = f.json(&["--section", "top-packages"]);
-    let out = run(pyusage(["report", "--format", "json", "--section", "top-packages", "--db"]).arg(&db2));
+    let out = run(pyusage([
+        "report",
+        "--format",
+        "json",
+        "--section",
+        "top-packages",
+        "--db",
+    ])
+    .arg(&db2));
     out.assert_ok();
     let b: Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(a["sections"], b["sections"]);
@@ -601,7 +665,10 @@ fn exports_hold_the_store_and_ndjson_ingests_back_to_the_same_report() {
 
     let bulk = f.dir.path().join("bulk.ndjson");
     let mut c = pyusage(["export", "--db"]);
-    c.arg(&f.db).args(["--ndjson"]).arg(&bulk).args(["--bulk", "--index", "usage"]);
+    c.arg(&f.db)
+        .args(["--ndjson"])
+        .arg(&bulk)
+        .args(["--bulk", "--index", "usage"]);
     run(&mut c).assert_ok();
     let lines: Vec<Value> = fs::read_to_string(&bulk)
         .unwrap()
@@ -619,8 +686,16 @@ fn exports_hold_the_store_and_ndjson_ingests_back_to_the_same_report() {
     c.arg(&f.db).arg("--parquet").arg(&pq);
     let out = run(&mut c);
     out.assert_ok();
-    assert!(out.stderr.contains("7 processes, 13 package rows, 2 days"), "{}", out.stderr);
-    for d in ["processes/date=2026-11-02", "processes/date=2026-11-09", "packages/date=2026-11-02"] {
+    assert!(
+        out.stderr.contains("7 processes, 13 package rows, 2 days"),
+        "{}",
+        out.stderr
+    );
+    for d in [
+        "processes/date=2026-11-02",
+        "processes/date=2026-11-09",
+        "packages/date=2026-11-02",
+    ] {
         assert!(pq.join(d).join("part-0.parquet").is_file(), "{d}");
     }
 }

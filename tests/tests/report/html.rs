@@ -1,5 +1,6 @@
 //! A store filled by the real tracer (the shared virtualenv's packages,
-//! Slurm jobs on two clusters, several ways of ending), reported on, and the
+//! Slurm jobs on two clusters, exit 0, non-zero, killed by a signal and
+//! shipped by the sweep), reported on, and the
 //! HTML report opened in headless Chromium: every section drew a chart, the
 //! console logged no error, and no request left the file.
 
@@ -16,9 +17,21 @@ const RUNS: &[(&str, Option<&str>, &str, &str, Option<&str>)] = &[
     ("import numpy, scipy", Some("101"), "cpu", "1", None),
     ("import pandas", Some("102"), "cpu", "4", None),
     ("import sklearn", Some("103"), "gpu", "2", Some("4")),
-    ("import yaml, os; os._exit(3)", Some("104"), "gpu", "1", Some("2")),
+    (
+        "import yaml, os; os._exit(3)",
+        Some("104"),
+        "gpu",
+        "1",
+        Some("2"),
+    ),
     ("import PIL, six", None, "", "", None),
-    ("import numpy, os, signal; os.kill(os.getpid(), signal.SIGTERM)", Some("105"), "cpu", "8", None),
+    (
+        "import numpy, os, signal; os.kill(os.getpid(), signal.SIGTERM)",
+        Some("105"),
+        "cpu",
+        "8",
+        None,
+    ),
 ];
 
 /// Run [`RUNS`] traced, ingest the spool, return the tracer (owning the temp
@@ -49,7 +62,9 @@ fn traced_store() -> Option<(Tracer, PathBuf, PathBuf)> {
         }
         p.run_traced(&t);
     }
-    let db = t.scratch("usage.db");
+    // The SIGTERM'd run left its record on tmpfs: the sweep ships it.
+    t.sweep();
+    let db = t.scratch("store").join("usage.db");
     let out = Command::new(artifacts::pyusage())
         .arg("ingest")
         .arg("--db")
@@ -123,7 +138,7 @@ fn the_report_of_traced_processes_counts_what_ran() {
             .unwrap()[1]
             .clone()
     };
-    assert_eq!((n("non-zero exit"), n("signalled")), (1.into(), 1.into()));
+    assert_eq!((n("non-zero exit"), n("vanished")), (1.into(), 1.into()));
     // Never used: the venv has distributions no run imported (pip at least).
     let nu = r["sections"]
         .as_array()
@@ -148,7 +163,7 @@ fn the_html_report_draws_every_section_offline_without_errors() {
         "chromium is not installed (tests/fixtures/system-deps.sh)"
     );
     let (t, db, map) = or_skip!(traced_store(), "no virtualenv");
-    let page = t.scratch("report.html");
+    let page = t.scratch("out").join("report.html");
     let (text, err) = report(&db, &map, &["--html", page.to_str().unwrap()]);
     assert!(text.contains("Top packages"), "{text}");
     assert!(err.contains("report.html"), "{err}");
@@ -162,8 +177,16 @@ fn the_html_report_draws_every_section_offline_without_errors() {
     let shot = artifacts::repo_root().join("target/report-screenshot.png");
     let _ = std::fs::write(&shot, &got.screenshot);
     assert!(got.errors.is_empty(), "console errors: {:?}", got.errors);
-    assert!(got.requests.is_empty(), "requests left the file: {:?}", got.requests);
-    assert!(got.blocked.is_empty(), "the page asked for: {:?}", got.blocked);
+    assert!(
+        got.requests.is_empty(),
+        "requests left the file: {:?}",
+        got.requests
+    );
+    assert!(
+        got.blocked.is_empty(),
+        "the page asked for: {:?}",
+        got.blocked
+    );
     let ids: Vec<&str> = got.sections.iter().map(|s| s.id.as_str()).collect();
     assert_eq!(
         ids,
@@ -197,14 +220,23 @@ fn the_compare_report_draws_too() {
         "chromium is not installed (tests/fixtures/system-deps.sh)"
     );
     let (t, db, map) = or_skip!(traced_store(), "no virtualenv");
-    let page = t.scratch("compare.html");
+    let page = t.scratch("out").join("compare.html");
     report(
         &db,
         &map,
-        &["--compare-cluster", "cpu", "gpu", "--html", page.to_str().unwrap()],
+        &[
+            "--compare-cluster",
+            "cpu",
+            "gpu",
+            "--html",
+            page.to_str().unwrap(),
+        ],
     );
     let got = chromium::open(&page).unwrap();
     assert!(got.errors.is_empty() && got.requests.is_empty(), "{got:?}");
     assert_eq!(got.sections.len(), 1);
-    assert!(got.sections[0].charts.iter().any(|c| c.marks >= 2 && c.coloured_pixels > 50));
+    assert!(got.sections[0]
+        .charts
+        .iter()
+        .any(|c| c.marks >= 2 && c.coloured_pixels > 50));
 }
