@@ -11,8 +11,17 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Python programs run under the tracer: (code, Slurm job id, cluster, nodes, GPUs).
-const RUNS: &[(&str, Option<&str>, &str, &str, Option<&str>)] = &[
+/// One traced run: code, Slurm job id, cluster, nodes, GPUs.
+type Run = (
+    &'static str,
+    Option<&'static str>,
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+);
+
+/// Python programs run under the tracer.
+const RUNS: &[Run] = &[
     ("import numpy, scipy", Some("101"), "cpu", "1", None),
     ("import numpy, scipy", Some("101"), "cpu", "1", None),
     ("import pandas", Some("102"), "cpu", "4", None),
