@@ -79,3 +79,7 @@ for name, n in db.execute(
     "JOIN dists d ON d.id = r.dist GROUP BY d.name ORDER BY 2 DESC, 1"):
     print(f"  {name:<20} {n}")
 PY
+
+echo
+echo "== 6. the report ($demo/report.html)"
+"$bin" report --limit 10 --html "$demo/report.html"
