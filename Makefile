@@ -62,6 +62,7 @@ uninstall:
 
 fixtures:
 	tests/fixtures/venv.sh
+	tests/fixtures/report-venv.sh
 
 demo: build fixtures
 	bash packaging/demo.sh

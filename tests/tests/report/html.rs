@@ -45,7 +45,7 @@ const RUNS: &[Run] = &[
 
 /// Run [`RUNS`] traced, ingest the spool, return the tracer (owning the temp
 /// dir), the store and the package map.
-fn traced_store() -> Option<(Tracer, PathBuf, PathBuf)> {
+pub(crate) fn traced_store() -> Option<(Tracer, PathBuf, PathBuf)> {
     let py = match venv_python() {
         Ok(p) => p,
         Err(e) => {
@@ -90,7 +90,7 @@ fn traced_store() -> Option<(Tracer, PathBuf, PathBuf)> {
     Some((t, db, map))
 }
 
-fn report(db: &Path, map: &Path, args: &[&str]) -> (String, String) {
+pub(crate) fn report(db: &Path, map: &Path, args: &[&str]) -> (String, String) {
     let out = Command::new(artifacts::pyusage())
         .arg("report")
         .arg("--db")
