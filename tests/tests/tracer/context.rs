@@ -69,6 +69,34 @@ fn slurm_job_fields_debian_static() {
     slurm_rank0(&or_skip!(Python::debian(), "debian python missing"));
 }
 
+/// A GPU step: partition, the step's GPUs (a list of indices, counted) and
+/// CPUs per task; outside Slurm's GPU variables, `CUDA_VISIBLE_DEVICES`.
+#[test]
+fn slurm_partition_gpus_and_cpus_per_task() {
+    let py = or_skip!(py(), "3.11.7 missing");
+    let t = Tracer::new();
+    let (prog, _) = probe(&py, &t);
+    let out = slurm(prog, "0")
+        .env("SLURM_JOB_PARTITION", "gpu")
+        .env("SLURM_CPUS_PER_TASK", "8")
+        .env("SLURM_JOB_GPUS", "0,1,2,3")
+        .env("SLURM_STEP_GPUS", "2,3")
+        .env("CUDA_VISIBLE_DEVICES", "0,1")
+        .run_both(&t);
+    let r = t.record_of(out.pid);
+    assert_eq!(r.0["job"]["partition"], json!("gpu"), "{r:?}");
+    assert_eq!(r.0["job"]["gpus"], json!(2), "{r:?}");
+    assert_eq!(r.0["job"]["cpus_per_task"], json!(8), "{r:?}");
+
+    let (prog, _) = probe(&py, &t);
+    let out = slurm(prog, "0")
+        .env("CUDA_VISIBLE_DEVICES", "GPU-aa,GPU-bb,GPU-cc")
+        .run_both(&t);
+    let r = t.record_of(out.pid);
+    assert_eq!(r.0["job"]["gpus"], json!(3), "{r:?}");
+    assert_eq!(r.0["job"]["partition"], json!(null), "{r:?}");
+}
+
 #[test]
 fn slurm_other_ranks_leave_no_record() {
     let py = or_skip!(py(), "3.11.7 missing");
