@@ -284,9 +284,9 @@ impl Api {
                 unsafe { dec(code) };
                 go_on
             };
-            // SAFETY: `frame` is live; the result is a new reference or null
-            // (3.9+), or a new reference to the back frame or None (3.8).
             let back = if go_on {
+                // SAFETY: `frame` is live; the result is a new reference or
+                // null (3.9+), or a new reference to the back frame or None (3.8).
                 unsafe {
                     match self.frame_get_back {
                         Some(get) => get(frame),

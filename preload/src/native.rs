@@ -9,7 +9,7 @@ use crate::elf::{dl_iterate_phdr, DlPhdrInfo};
 use crate::tracker;
 use core::ffi::{c_int, c_void};
 use core::sync::atomic::{AtomicU64, Ordering};
-use pyusage_record::raw::{self, Via};
+use pyusage_record::raw;
 
 /// Loader's `adds` counter at the last walk.
 static LAST_ADDS: AtomicU64 = AtomicU64::new(0);
@@ -43,7 +43,7 @@ fn note(path: &[u8]) {
             tracker::append(raw::tag::NATIVE, &[&[kind], file]);
         }
     }
-    tracker::note_path(path, Via::Library);
+    tracker::note_library(path);
 }
 
 /// Records libraries loaded since the last walk (cheap when nothing changed).

@@ -208,33 +208,23 @@ fn origin(who: Importer, digits: &mut [u8; 20]) -> (&'static [u8], &[u8]) {
     (by, at)
 }
 
-/// Resolves a native library's path and records what is new about it.
-pub fn note_path(path: &[u8], via: Via) {
-    let g = globals::get();
-    match g.map.as_ref().map(|m| m.lookup(path)) {
-        Some(Lookup::Stdlib) => {}
-        Some(Lookup::Dist(d)) => {
-            if crate::seen::first_dist(d.id, via) {
-                append(
-                    tag::PACKAGE,
-                    &[&[via.byte()], d.name, b"\0", d.version, b"\0", d.env],
-                );
-            }
-        }
-        _ if via == Via::Library => {} // system libraries: only flagged kinds matter
-        _ if crate::stdlib::contains(path) => {} // an interpreter the map does not know
-        _ => {
-            // One path per directory is enough to find the code again, and
-            // keeps a large source tree from filling the record.
-            let (dir, parts) = module_source(path);
-            if crate::seen::first_hash(crate::seen::hash(b'u', dir))
-                && UNMAPPED.fetch_add(1, Ordering::Relaxed) < MAX_UNMAPPED
-            {
-                append(
-                    tag::UNMAPPED,
-                    &[&[via.byte()], parts[0], parts[1], parts[2]],
-                );
-            }
+/// Resolves a native library's path and records the distribution it
+/// belongs to, if new (`via = library`). Libraries no distribution claims
+/// are system libraries: only their kind matters ([`crate::native`]).
+pub fn note_library(path: &[u8]) {
+    if let Some(Lookup::Dist(d)) = globals::get().map.as_ref().map(|m| m.lookup(path)) {
+        if crate::seen::first_dist(d.id, Via::Library) {
+            append(
+                tag::PACKAGE,
+                &[
+                    &[Via::Library.byte()],
+                    d.name,
+                    b"\0",
+                    d.version,
+                    b"\0",
+                    d.env,
+                ],
+            );
         }
     }
 }
