@@ -90,6 +90,14 @@ impl Settings {
                     config.first_error_line,
                     config.errors - 1
                 );
+                // The tracer switches itself off on a broken system file.
+                if file == Path::new(SYSTEM_CONFIG_PATH) {
+                    config.enabled = false;
+                    eprintln!(
+                        "pyusage: warning: {}: tracing is off on this system until it is fixed",
+                        file.display()
+                    );
+                }
             }
         }
         Ok(Effective {

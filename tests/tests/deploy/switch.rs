@@ -228,6 +228,23 @@ fn broken_system_config_switches_tracing_off_silently() {
     );
     assert!(fs::read_dir(&i.runtime).unwrap().next().is_none());
 
+    // `config show` of the system file says what the tracer does: off.
+    let script = format!("{} config show", shell_quote(i.pyusage().to_str().unwrap()));
+    let o = in_system(&i, &py, &[], &script).unwrap();
+    assert!(o.status.success(), "{}", show(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .any(|l| l == "enabled = false"),
+        "{}",
+        show(&o)
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("tracing is off"),
+        "{}",
+        show(&o)
+    );
+
     let check = std::process::Command::new(i.pyusage())
         .args(["config", "check", "--config"])
         .arg(i.config())
