@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# The report benchmark: every section of `pyusage report` over an SQLite
+# store of generated records, the HTML report, the Parquet export, and the
+# main questions asked of DuckDB over that export, side by side in one run.
+#
+#   bash bench/report/run.sh [RECORDS]      (default 1000000; numbers in bench/README.md)
+#
+# Records come from bench/ingest/gen.py (realistic: Zipf-popular packages,
+# per-job stacks, jobs of several sizes), ingested once into
+# build/bench/report/RECORDS.db and exported once to RECORDS-parquet/.
+# DuckDB is the report virtualenv's (tests/fixtures/report-venv.sh).
+# PYUSAGE_REPORT_TIMING=1 makes the report print each statement's time.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+n=${1:-1000000}
+out=$root/build/bench/report
+mkdir -p "$out"
+say() { printf 'bench-report: %s\n' "$*" >&2; }
+
+cargo build --release -p pyusage-tools >&2
+pyusage=$root/target/release/pyusage
+cfg=$out/empty.toml
+: > "$cfg"
+db=$out/$n.db
+pq=$out/$n-parquet
+
+if [ ! -f "$db.done" ]; then
+  say "generating and ingesting $n records"
+  python3 bench/ingest/gen.py --ndjson "$out/$n.ndjson" --records "$n" --jobs $((n / 10))
+  rm -f "$db" "$db"-*
+  "$pyusage" ingest --config "$cfg" --db "$db" "$out/$n.ndjson"
+  rm -f "$out/$n.ndjson"
+  touch "$db.done"
+fi
+
+results=()
+timed() { # NAME COMMAND...: runs it, records seconds
+  local name=$1; shift
+  local t0 t1
+  t0=$(date +%s.%N)
+  "$@" > "$out/last.log" 2>&1 || { say "$name failed:"; tail "$out/last.log" >&2; return 0; }
+  t1=$(date +%s.%N)
+  results+=("$name|$(echo "$t1 - $t0" | bc -l)")
+  say "$name: $(printf %.1f "$(echo "$t1 - $t0" | bc -l)") s"
+}
+
+timed "pyusage report, all sections, JSON (SQLite)" \
+  "$pyusage" report --config "$cfg" --db "$db" --format json
+timed "pyusage report, all sections, text + HTML (SQLite)" \
+  "$pyusage" report --config "$cfg" --db "$db" --html "$out/report.html"
+timed "pyusage report --section top-packages (SQLite)" \
+  "$pyusage" report --config "$cfg" --db "$db" --section top-packages
+timed "pyusage export --parquet" \
+  "$pyusage" export --config "$cfg" --db "$db" --parquet "$pq"
+venv=$root/build/report-venv
+if bash tests/fixtures/report-venv.sh >&2; then
+  timed "DuckDB over the Parquet export (6 questions)" \
+    "$venv/bin/python" bench/report/duckdb_sections.py "$pq"
+  cat "$out/last.log" >&2
+fi
+
+printf '\n%s processes, %s cores, load average %s\n\n' "$n" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)"
+printf '| %-52s | %8s |\n' "what" "seconds"
+printf '|%s|%s|\n' "$(printf -- '-%.0s' {1..54})" "----------"
+for r in "${results[@]}"; do
+  printf '| %-52s | %8.1f |\n' "${r%|*}" "${r##*|}"
+done
