@@ -66,11 +66,17 @@ fn system_switch_takes_effect_at_the_next_process_start() {
 
     // A process that starts while enabled and ends after the switch.
     let config = i.config();
+    // It holds until told on a FIFO; the switch is flipped once its raw
+    // record exists (so it has started, whatever the machine's load).
     let script = format!(
-        "LD_PRELOAD=$lib \"$py\" -c 'import sys, time; sys.stdin.read(1)' < <(sleep 1; echo) &\n\
-         sleep 0.5; sed -i 's/^enabled = true/enabled = false/' /etc/pyusage/config.toml\n\
-         {RUN}; wait; grep -q '^enabled = false' {}",
-        shell_quote(config.to_str().unwrap())
+        "go=$(mktemp -u); mkfifo \"$go\"\n\
+         LD_PRELOAD=$lib \"$py\" -c 'import sys; sys.stdin.read(1)' < \"$go\" &\n\
+         exec 3>\"$go\"\n\
+         for _ in $(seq 600); do [ -n \"$(ls -A {rt})\" ] && break; sleep 0.05; done\n\
+         sed -i 's/^enabled = true/enabled = false/' /etc/pyusage/config.toml\n\
+         {RUN}; echo >&3; exec 3>&-; wait; rm -f \"$go\"; grep -q '^enabled = false' {cfg}",
+        rt = shell_quote(i.runtime.to_str().unwrap()),
+        cfg = shell_quote(config.to_str().unwrap())
     );
     let o = in_system(&i, &py, &[], &script).unwrap();
     assert!(o.status.success(), "{}", show(&o));
