@@ -67,23 +67,26 @@ fixtures:
 demo: build fixtures
 	bash packaging/demo.sh
 
-# System packages some tests need; installed when running as root, otherwise
-# those tests skip with a message saying what is missing.
+# What the tests need: Debian packages (as root) and the pyenv interpreters
+# the tests name. Without them those tests skip with a message saying what
+# is missing; under CI=true a skip fails (tests/src/skip.rs).
 test-deps:
 	bash tests/fixtures/system-deps.sh
+	bash tests/fixtures/interpreters.sh
 
-# The preload is built on its own (panic = abort, no_std); `cargo test` then
-# builds everything else once, the `pyusage` program included, for the tests.
+# Builds the preload, runs every test once, prints how many ran and skipped.
 test: test-deps fixtures dist-lib
-	$(CARGO) build --release -p pyusage-preload
-	$(CARGO) test --release --workspace
+	CARGO=$(CARGO) bash tests/run.sh
 
 bench: build fixtures
 	bash bench/run.sh
 
+# Formatting, clippy (SAFETY comments on every unsafe block: see the
+# workspace lints in Cargo.toml) and a rust-version that is true.
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --release --workspace --all-targets -- -D warnings
+	python3 .ci/check-msrv
 
 clean:
 	$(CARGO) clean

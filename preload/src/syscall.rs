@@ -208,10 +208,9 @@ pub fn abort() -> ! {
 mod tests {
     use super::*;
 
-    // SAFETY (for the unsafe blocks below): a NUL-terminated literal path, and
-    // a mapping of the file's own size that is unmapped once, after use.
     #[test]
     fn files_and_mappings() {
+        // SAFETY: a NUL-terminated literal path.
         let fd = unsafe {
             open(
                 c"/proc/self/exe".as_ptr(),
@@ -222,9 +221,13 @@ mod tests {
         assert!(fd >= 0, "open: {fd}");
         let size = file_size(fd);
         assert!(size > 1000, "size {size}");
+        // SAFETY: an open descriptor and the file's own size.
         let map =
             unsafe { mmap(size as usize, libc::PROT_READ, libc::MAP_PRIVATE, fd) }.expect("mmap");
-        assert_eq!(unsafe { core::slice::from_raw_parts(map, 4) }, b"\x7fELF");
+        // SAFETY: the mapping is `size` (> 1000) bytes long and readable.
+        let magic = unsafe { core::slice::from_raw_parts(map, 4) };
+        assert_eq!(magic, b"\x7fELF");
+        // SAFETY: the mapping made above, unmapped once; `magic` is not used after.
         assert_eq!(unsafe { munmap(map, size as usize) }, 0);
         assert_eq!(close(fd), 0);
         assert_eq!(close(fd), -(libc::EBADF));

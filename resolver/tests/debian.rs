@@ -18,7 +18,7 @@ fn ensure_python3_numpy() -> bool {
         .map(|o| o.stdout)
         .unwrap_or_default();
     if String::from_utf8_lossy(&uid).trim() != "0" {
-        eprintln!("SKIP: python3-numpy is not installed and the tests are not root (apt-get install -y python3-numpy)");
+        pyusage_tests::skip::skipped("python3-numpy is not installed and the tests are not root (apt-get install -y python3-numpy)");
         return false;
     }
     let install = || {
@@ -31,7 +31,7 @@ fn ensure_python3_numpy() -> bool {
     if !install() {
         let _ = Command::new("apt-get").args(["update", "-q"]).status();
         if !install() {
-            eprintln!("SKIP: apt-get install python3-numpy failed (no network?)");
+            pyusage_tests::skip::skipped("apt-get install python3-numpy failed (no network?)");
             return false;
         }
     }
@@ -41,8 +41,7 @@ fn ensure_python3_numpy() -> bool {
 #[test]
 fn debian_dist_packages() {
     if !Path::new("/usr/bin/python3").exists() || !Path::new("/var/lib/dpkg/info").is_dir() {
-        eprintln!("SKIP: not a Debian system with /usr/bin/python3");
-        return;
+        pyusage_tests::skip!("not a Debian system with /usr/bin/python3");
     }
     if !ensure_python3_numpy() {
         return;

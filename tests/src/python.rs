@@ -151,12 +151,12 @@ pub fn all() -> Vec<Python> {
     for ver in PYENV_VERSIONS {
         match Python::pyenv(ver) {
             Some(p) => v.push(p),
-            None => eprintln!("SKIP: pyenv python {ver} is not installed"),
+            None => crate::skip::skipped(&format!("pyenv python {ver} is not installed")),
         }
     }
     match Python::debian() {
         Some(p) => v.push(p),
-        None => eprintln!("SKIP: {DEBIAN_STATIC} is not installed"),
+        None => crate::skip::skipped(&format!("{DEBIAN_STATIC} is not installed")),
     }
     v
 }

@@ -312,8 +312,7 @@ fn quarantine_on_another_file_system_handles_fifos_and_symlinks() {
     let shm = Path::new("/dev/shm");
     let tmp_dev = fs::metadata(std::env::temp_dir()).unwrap().dev();
     if !shm.is_dir() || fs::metadata(shm).unwrap().dev() == tmp_dev {
-        eprintln!("skipped: /dev/shm is missing or on the same file system as the temp dir");
-        return;
+        pyusage_tests::skip!("/dev/shm is missing or on the same file system as the temp dir");
     }
     let site = Site::new_in(shm);
     let elsewhere = tempfile::tempdir().unwrap();
@@ -592,8 +591,7 @@ fn reused_pid_with_another_start_time_is_dead() {
 #[test]
 fn user_name_comes_from_the_owner() {
     if !is_root() {
-        eprintln!("skipped: needs root to give a record to another user");
-        return;
+        pyusage_tests::skip!("needs root to give a record to another user");
     }
     let site = Site::new();
     let spec = RawSpec::dead(); // says user "alice", uid 31337
@@ -609,8 +607,7 @@ fn user_name_comes_from_the_owner() {
 #[test]
 fn user_name_is_not_taken_from_the_record_when_the_owner_has_none() {
     if !is_root() {
-        eprintln!("skipped: needs root to give a record to another user");
-        return;
+        pyusage_tests::skip!("needs root to give a record to another user");
     }
     assert_eq!(passwd_name(4242), None, "uid 4242 has a passwd entry here");
     let site = Site::new();

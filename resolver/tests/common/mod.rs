@@ -26,8 +26,9 @@ pub fn venv() -> Option<PathBuf> {
     match status {
         Ok(s) if s.success() && dest.join(".pyusage-fixture-v1").exists() => Some(dest),
         other => {
-            eprintln!("SKIP: cannot build the test venv with tests/fixtures/venv.sh ({other:?}); no network?");
-            None
+            pyusage_tests::skip!(
+                "cannot build the test venv with tests/fixtures/venv.sh ({other:?}); no network?"
+            )
         }
     }
 }

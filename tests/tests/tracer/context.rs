@@ -456,10 +456,7 @@ fn embedded(rounds: usize) -> Option<(Record, Vec<std::path::PathBuf>)> {
         .output();
     let flags = match flags {
         Ok(o) if o.status.success() => String::from_utf8(o.stdout).unwrap(),
-        _ => {
-            eprintln!("SKIP: {} does not run", config.display());
-            return None;
-        }
+        _ => pyusage_tests::skip!("{} does not run", config.display()),
     };
     let src = dir.join("embed.c");
     std::fs::write(
@@ -486,10 +483,7 @@ int main(int argc, char **argv) {
     match gcc {
         Ok(o) if o.status.success() => {}
         Ok(o) => panic!("gcc embed.c: {}", String::from_utf8_lossy(&o.stderr)),
-        Err(e) => {
-            eprintln!("SKIP: gcc is not available: {e}");
-            return None;
-        }
+        Err(e) => pyusage_tests::skip!("gcc is not available: {e}"),
     }
     let mut files = Vec::new();
     // As under a module system: the interpreter's bin dir first on PATH

@@ -267,7 +267,7 @@ fn fork_child_imports_nothing_3_8() {
 fn fork_old_pythons_identical() {
     for v in ["2.7.18", "3.6.15", "3.7.16"] {
         let Some(py) = Python::pyenv(v) else {
-            eprintln!("SKIP: {v} missing");
+            pyusage_tests::skip::skipped(&format!("{v} missing"));
             continue;
         };
         let t = Tracer::new();

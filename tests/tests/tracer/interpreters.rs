@@ -398,12 +398,10 @@ per_python!(debug_allocators_other_argv0, &[];
 /// interpreter and its exit, made when the process ends.
 #[test]
 fn pypy_recorded_without_a_hook() {
-    let Some(py) = Python::at("/usr/bin/pypy3") else {
-        eprintln!(
-            "SKIP: /usr/bin/pypy3 missing (tests/fixtures/system-deps.sh installs it as root)"
-        );
-        return;
-    };
+    let py = pyusage_tests::or_skip!(
+        Python::at("/usr/bin/pypy3"),
+        "/usr/bin/pypy3 missing (tests/fixtures/system-deps.sh installs it as root)"
+    );
     let t = Tracer::new();
     let out = py
         .prog()

@@ -16,10 +16,7 @@ use std::path::PathBuf;
 pub(crate) fn setup() -> Option<(Python, Tracer)> {
     let py = match venv_python() {
         Ok(p) => p,
-        Err(e) => {
-            eprintln!("SKIP: the test virtualenv is unavailable: {e}");
-            return None;
-        }
+        Err(e) => pyusage_tests::skip!("the test virtualenv is unavailable: {e}"),
     };
     let map = venv_map().expect("venv exists, so the map is built");
     let py = Python::at(&py)?;
