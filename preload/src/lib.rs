@@ -5,13 +5,16 @@
 //! process it records which distributions the program used and ships that
 //! record however the process ends. It is written without `std`: a `std`
 //! cdylib costs every process on the machine far more at load time (see
-//! `DESIGN.md`), and the library must never allocate, lock, panic or print
-//! where its host would notice.
+//! `docs/design.md`), and the library must never allocate, lock, panic or
+//! print where its host would notice (the two calls that do allocate or lock,
+//! `PySys_AddAuditHook` and `dl_iterate_phdr`, and why they are safe where
+//! they are made, are in `docs/design.md`).
 //!
 //! The parts, in the order a process meets them:
 //!
-//! - [`start`]: the ELF constructor. Finds CPython's entry points with
-//!   `dlsym` on the global scope; if there are none, returns at once.
+//! - [`start`]: the ELF constructor. Probes the loaded objects' symbol hash
+//!   tables for `Py_Initialize` ([`elf`], over `dl_iterate_phdr`; no `dlsym`,
+//!   whose failure path allocates); if no object defines it, returns at once.
 //!   Otherwise it reads the configuration ([`settings`]), decides whether this
 //!   process is traced (opt-out, sampling, MPI rank), maps the package map,
 //!   and registers the audit hook and exit handlers.

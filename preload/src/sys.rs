@@ -158,21 +158,7 @@ pub fn proc_start_ticks() -> u64 {
     let Some(stat) = read_file(c"/proc/self/stat".as_ptr(), &mut buf) else {
         return 0;
     };
-    // The command name (field 2) may contain spaces and parentheses: skip to the last ')'.
-    let Some(close) = stat.iter().rposition(|&c| c == b')') else {
-        return 0;
-    };
-    // After ')' come fields 3, 4, ...: field 22 is the 20th of them.
-    stat[close + 1..]
-        .split(|&c| c == b' ')
-        .filter(|f| !f.is_empty())
-        .nth(19)
-        .and_then(|f| {
-            f.iter().try_fold(0u64, |n, &d| {
-                d.is_ascii_digit().then(|| n * 10 + u64::from(d - b'0'))
-            })
-        })
-        .unwrap_or(0)
+    pyusage_record::proc_stat::start_ticks(stat).unwrap_or(0)
 }
 
 pub use pyusage_record::json::decimal;

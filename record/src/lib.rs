@@ -10,7 +10,8 @@
 //!   process that ends normally and by `pyusage sweep` for one that vanished;
 //! - [`config`]: the system configuration file, parsed without allocation;
 //! - [`job`]: scheduler and MPI context taken from the environment;
-//! - [`sample`]: the sampling decision, per job.
+//! - [`sample`]: the sampling decision, per job;
+//! - [`proc_stat`]: a process's start time, which with its pid identifies it.
 //!
 //! The crate is `no_std` and has no features: nothing in it allocates, panics
 //! on input, or blocks. The shipped record as typed (serde) data, for the
@@ -21,6 +22,7 @@
 pub mod config;
 pub mod job;
 pub mod json;
+pub mod proc_stat;
 pub mod raw;
 pub mod render;
 pub mod sample;

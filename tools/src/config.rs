@@ -11,20 +11,29 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Options shared by commands that need the tracer's settings.
+///
+/// Each option may also come from its `$PYUSAGE_*` variable, exactly as the
+/// tracer takes it: only while the system file allows user settings
+/// (`allow_user_config`). When it does not, the tools say that they ignore
+/// the variable instead of silently using a value the tracer ignores.
 #[derive(Args, Clone, Debug, Default)]
 pub struct Settings {
-    /// Configuration file (default: the system file).
-    #[arg(long, value_name = "FILE", env = "PYUSAGE_CONFIG")]
+    /// Configuration file (default: $PYUSAGE_CONFIG, else the system file).
+    #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Spool directory for shipped records (overrides `spool`).
-    #[arg(long, value_name = "DIR", env = "PYUSAGE_SPOOL")]
+    /// Spool directory for shipped records (overrides `spool`; also $PYUSAGE_SPOOL).
+    #[arg(long, value_name = "DIR")]
     pub spool: Option<PathBuf>,
-    /// Node-local directory of raw records (overrides `runtime_dir`).
-    #[arg(long, value_name = "DIR", env = "PYUSAGE_RUNTIME_DIR")]
+    /// Node-local directory of raw records (overrides `runtime_dir`; also $PYUSAGE_RUNTIME_DIR).
+    #[arg(long, value_name = "DIR")]
     pub runtime_dir: Option<PathBuf>,
-    /// Package map (overrides `map`).
-    #[arg(long, value_name = "FILE", env = "PYUSAGE_MAP")]
+    /// Package map (overrides `map`; also $PYUSAGE_MAP).
+    #[arg(long, value_name = "FILE")]
     pub map: Option<PathBuf>,
+    /// The system file whose `allow_user_config` governs the variables
+    /// (default: the compiled-in path; for tests).
+    #[arg(long, value_name = "FILE", hide = true)]
+    pub system_config: Option<PathBuf>,
 }
 
 /// The effective configuration.
@@ -59,15 +68,48 @@ fn path_of(b: &[u8]) -> PathBuf {
 }
 
 impl Settings {
-    /// The configuration file in force, if one exists.
+    fn system_path(&self) -> PathBuf {
+        self.system_config
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(SYSTEM_CONFIG_PATH))
+    }
+
+    /// Whether the system file lets users override settings, as the tracer
+    /// decides it (a missing or unreadable file allows them).
+    fn user_settings_allowed(&self) -> bool {
+        let mut system = Config::default();
+        if let Ok(text) = std::fs::read(self.system_path()) {
+            system.apply(&text, true);
+        }
+        system.allow_user_config
+    }
+
+    /// `$var` when set, non-empty and allowed; otherwise `None`, with a
+    /// warning when it is set but the system file forbids it.
+    fn from_env(&self, var: &str) -> Option<PathBuf> {
+        let value = std::env::var_os(var).filter(|v| !v.is_empty())?;
+        if self.user_settings_allowed() {
+            Some(PathBuf::from(value))
+        } else {
+            crate::msg::warning(format_args!(
+                "${var} is set, but {} forbids user settings (allow_user_config = false); \
+                 ignoring it, as the tracer does",
+                self.system_path().display()
+            ));
+            None
+        }
+    }
+
+    /// The configuration file in force, if one exists: `--config`, else
+    /// `$PYUSAGE_CONFIG`, else the system file.
     pub fn config_file(&self) -> Option<PathBuf> {
         self.config
             .clone()
             .filter(|p| !p.as_os_str().is_empty())
+            .or_else(|| self.from_env("PYUSAGE_CONFIG"))
             .or_else(|| {
-                Path::new(SYSTEM_CONFIG_PATH)
-                    .exists()
-                    .then(|| PathBuf::from(SYSTEM_CONFIG_PATH))
+                let system = self.system_path();
+                system.exists().then_some(system)
             })
     }
 
@@ -84,11 +126,13 @@ impl Settings {
             config.apply(&text, true);
             store = store_of(&text);
             if config.errors > 0 {
-                eprintln!(
-                    "pyusage: warning: {}: line {} (and {} more) not understood; run `pyusage config check`",
+                crate::msg::warning_at(
                     file.display(),
-                    config.first_error_line,
-                    config.errors - 1
+                    format_args!(
+                        "line {} (and {} more) not understood; run `pyusage config check`",
+                        config.first_error_line,
+                        config.errors - 1
+                    ),
                 );
                 // The tracer switches itself off on a broken system file.
                 if file == Path::new(SYSTEM_CONFIG_PATH) {
@@ -104,14 +148,17 @@ impl Settings {
             spool: self
                 .spool
                 .clone()
+                .or_else(|| self.from_env("PYUSAGE_SPOOL"))
                 .unwrap_or_else(|| path_of(config.spool.as_bytes())),
             runtime_dir: self
                 .runtime_dir
                 .clone()
+                .or_else(|| self.from_env("PYUSAGE_RUNTIME_DIR"))
                 .unwrap_or_else(|| path_of(config.runtime_dir.as_bytes())),
             map: self
                 .map
                 .clone()
+                .or_else(|| self.from_env("PYUSAGE_MAP"))
                 .unwrap_or_else(|| path_of(config.map.as_bytes())),
             store: store.unwrap_or_else(|| DEFAULT_STORE.to_owned()),
             config,
@@ -162,7 +209,7 @@ pub fn run(args: ConfigArgs) -> Result<ExitCode> {
             };
             let problems = check(&file)?;
             for p in &problems {
-                eprintln!("{}: {p}", file.display());
+                crate::msg::error_at(file.display(), p);
             }
             if problems.is_empty() {
                 println!("{}: ok", file.display());

@@ -16,6 +16,7 @@ mod config;
 mod export_cmd;
 mod ingest;
 mod map_cmd;
+mod msg;
 mod report_cmd;
 mod run;
 mod spool;
@@ -71,7 +72,27 @@ fn main() -> ExitCode {
             std::env::remove_var(var);
         }
     }
-    let cli = Cli::parse();
+    // A closed pipe (`pyusage map diff A B | head`) ends the program quietly,
+    // as it does `cat`, instead of a "Broken pipe" error from println!.
+    // SAFETY: single-threaded, before any output; SIG_DFL is always valid.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            let code = match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => 0,
+                // `pyusage run`'s own failures never look like the command's.
+                _ if std::env::args_os().nth(1).is_some_and(|a| a == "run") => {
+                    run::EXIT_SETUP_FAILED
+                }
+                _ => 2,
+            };
+            return ExitCode::from(code);
+        }
+    };
     let result = match cli.command {
         Command::Run(args) => run::run(args),
         Command::Sweep(args) => sweep::run(args),
@@ -84,7 +105,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("pyusage: error: {e:#}");
+            msg::error(&e);
             ExitCode::from(2)
         }
     }

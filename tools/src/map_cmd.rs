@@ -61,12 +61,34 @@ pub struct BuildArgs {
     pub quiet: bool,
 }
 
+/// Which map to read: `--map`, else the configured one (as `sweep` does).
+#[derive(clap::Args, Debug)]
+pub struct MapSource {
+    /// The map to read (default: `map` of the configuration in force, or $PYUSAGE_MAP).
+    #[arg(long, value_name = "FILE")]
+    pub map: Option<PathBuf>,
+    /// Configuration file naming the map (default: $PYUSAGE_CONFIG, else the system file).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+impl MapSource {
+    /// The map file in force.
+    pub fn path(&self) -> Result<PathBuf> {
+        let settings = crate::config::Settings {
+            map: self.map.clone(),
+            config: self.config.clone(),
+            ..Default::default()
+        };
+        Ok(settings.load()?.map)
+    }
+}
+
 /// `pyusage map query`
 #[derive(clap::Args, Debug)]
 pub struct QueryArgs {
-    /// The map to read.
-    #[arg(long)]
-    pub map: PathBuf,
+    #[command(flatten)]
+    pub source: MapSource,
     /// Paths to resolve.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
@@ -75,9 +97,8 @@ pub struct QueryArgs {
 /// `pyusage map stats`
 #[derive(clap::Args, Debug)]
 pub struct StatsArgs {
-    /// The map to read.
-    #[arg(long)]
-    pub map: PathBuf,
+    #[command(flatten)]
+    pub source: MapSource,
 }
 
 /// `pyusage map diff`
@@ -251,7 +272,7 @@ fn absolute(p: &Path) -> PathBuf {
 
 fn run_query(a: QueryArgs) -> Result<ExitCode> {
     use std::os::unix::ffi::OsStrExt;
-    let bytes = load(&a.map)?;
+    let bytes = load(&a.source.path()?)?;
     let map = PackageMap::parse(&bytes)?;
     let mut out = std::io::stdout().lock();
     for p in &a.paths {
@@ -275,7 +296,8 @@ fn run_query(a: QueryArgs) -> Result<ExitCode> {
 }
 
 fn run_stats(a: StatsArgs) -> Result<ExitCode> {
-    let bytes = load(&a.map)?;
+    let map_path = a.source.path()?;
+    let bytes = load(&map_path)?;
     let map = PackageMap::parse(&bytes)?;
     let (mut dirs, mut files, mut stdlib, mut barriers) = (0u64, 0u64, 0u64, 0u64);
     for e in map.entries() {
@@ -300,7 +322,7 @@ fn run_stats(a: StatsArgs) -> Result<ExitCode> {
     writeln!(
         out,
         "map: {} ({} bytes, format version {})",
-        a.map.display(),
+        map_path.display(),
         bytes.len(),
         pyusage_resolver::format::FORMAT_VERSION
     )?;

@@ -1,4 +1,9 @@
 //! `pyusage run`: run a command under the tracer.
+//!
+//! Like `env` and `timeout`, `run` keeps its own failures apart from the
+//! command's exit status: 125 when `pyusage run` itself fails (no library,
+//! a directory it cannot create), 126 when the command was found but could
+//! not be run, 127 when it was not found. Everything else is the command's.
 
 use crate::config::Settings;
 use anyhow::{bail, Context, Result};
@@ -47,7 +52,39 @@ pub fn find_library(explicit: Option<PathBuf>) -> Result<PathBuf> {
     )
 }
 
+/// `pyusage run` could not set up the tracer (cf. `env`, `timeout`).
+pub const EXIT_SETUP_FAILED: u8 = 125;
+/// The command exists but could not be run.
+pub const EXIT_CANNOT_RUN: u8 = 126;
+/// The command was not found.
+pub const EXIT_NOT_FOUND: u8 = 127;
+
+/// Sets up and `exec`s; returns only if that failed, with the exit status
+/// that says which step did.
 pub fn run(args: RunArgs) -> Result<ExitCode> {
+    let name = args.command[0].clone();
+    let mut cmd = match prepare(args) {
+        Ok(cmd) => cmd,
+        Err(e) => {
+            crate::msg::error(&e);
+            return Ok(ExitCode::from(EXIT_SETUP_FAILED));
+        }
+    };
+    // exec: the command keeps our pid, its exit status and its signals are its own.
+    let err = cmd.exec();
+    let code = match err.kind() {
+        std::io::ErrorKind::NotFound => EXIT_NOT_FOUND,
+        _ => EXIT_CANNOT_RUN,
+    };
+    crate::msg::error_at(
+        name.to_string_lossy(),
+        format_args!("cannot run the command: {err}"),
+    );
+    Ok(ExitCode::from(code))
+}
+
+/// The command to `exec`, with the tracer's environment set.
+fn prepare(args: RunArgs) -> Result<std::process::Command> {
     let lib = find_library(args.lib)?;
     let s = &args.settings;
     let mut cmd = std::process::Command::new(&args.command[0]);
@@ -82,7 +119,5 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
             cmd.env(var, std::path::absolute(path)?);
         }
     }
-    // exec: the command keeps our pid, its exit status and its signals are its own.
-    let err = cmd.exec();
-    bail!("cannot run {}: {err}", args.command[0].to_string_lossy())
+    Ok(cmd)
 }

@@ -58,18 +58,12 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
         Some(Ok(m)) => match m.verify_checksum() {
             Ok(()) => Some(m),
             Err(err) => {
-                eprintln!(
-                    "pyusage: warning: {}: {err}; keeping raw paths",
-                    e.map.display()
-                );
+                crate::msg::warning_at(e.map.display(), format_args!("{err}; keeping raw paths"));
                 None
             }
         },
         Some(Err(err)) => {
-            eprintln!(
-                "pyusage: warning: {}: {err}; keeping raw paths",
-                e.map.display()
-            );
+            crate::msg::warning_at(e.map.display(), format_args!("{err}; keeping raw paths"));
             None
         }
         None => None,
@@ -115,7 +109,7 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
             Ok(Outcome::LostRace) => {}
             Err(err) => {
                 tally.failed += 1;
-                eprintln!("pyusage: {}: {err:#}", entry.path().display());
+                crate::msg::error_at(entry.path().display(), format_args!("{err:#}"));
             }
         }
     }
@@ -147,9 +141,8 @@ fn pid_exists(pid: u32) -> bool {
 
 /// Start time of `pid` in clock ticks since boot, if it is running.
 fn start_ticks(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after = &stat[stat.rfind(')')? + 1..];
-    after.split_whitespace().nth(19)?.parse().ok()
+    let stat = std::fs::read(format!("/proc/{pid}/stat")).ok()?;
+    pyusage_record::proc_stat::start_ticks(&stat)
 }
 
 enum Outcome {
@@ -307,7 +300,7 @@ pub(crate) fn move_across(path: &Path, target: &Path) -> Result<()> {
 /// Moves a bad file into the quarantine directory, never replacing an earlier
 /// one there and never following or opening it (it may be a symlink or a FIFO).
 fn quarantine_file(path: &Path, quarantine: &Path, why: &str, dry_run: bool) -> Result<Outcome> {
-    eprintln!("pyusage: {}: {why}; quarantined", path.display());
+    crate::msg::warning_at(path.display(), format_args!("{why}; quarantined"));
     if dry_run {
         return Ok(Outcome::Quarantined);
     }

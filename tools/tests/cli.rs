@@ -137,7 +137,7 @@ fn config_check_of_a_missing_or_unreadable_file_fails_naming_it() {
     ] {
         let out = config_check(&f);
         out.assert_no_crash();
-        assert_ne!(out.code, Some(0), "{out}");
+        assert_eq!(out.code, Some(2), "{out}");
         assert!(out.stderr.contains(&f.display().to_string()), "{out}");
     }
     // Not UTF-8.
@@ -145,7 +145,7 @@ fn config_check_of_a_missing_or_unreadable_file_fails_naming_it() {
     fs::write(&f, b"spool = \"/var/sp\xf6ol\"\n").unwrap();
     let out = config_check(&f);
     out.assert_no_crash();
-    assert_ne!(out.code, Some(0), "{out}");
+    assert_eq!(out.code, Some(2), "{out}");
     assert!(out.stderr.contains(&f.display().to_string()), "{out}");
 }
 
@@ -424,7 +424,7 @@ fn map_build_with_nothing_to_scan_or_unwritable_output_fails_clearly() {
     let t = Tree::new();
     let out = run(pyusage(["map", "build", "--output"]).arg(t.tmp.path().join("m.bin")));
     out.assert_no_crash();
-    assert_ne!(out.code, Some(0), "{out}");
+    assert_eq!(out.code, Some(2), "{out}");
     assert!(out.stderr.contains("nothing to scan"), "{out}");
 
     let file = t.tmp.path().join("a-file");
@@ -432,7 +432,7 @@ fn map_build_with_nothing_to_scan_or_unwritable_output_fails_clearly() {
     let target = file.join("m.bin");
     let out = t.build(&target);
     out.assert_no_crash();
-    assert_ne!(out.code, Some(0), "{out}");
+    assert_eq!(out.code, Some(2), "{out}");
     assert!(out.stderr.contains(&target.display().to_string()), "{out}");
 }
 
@@ -490,7 +490,7 @@ fn corrupt_maps_are_refused_with_a_clear_error() {
             run(pyusage(["map", "diff"]).arg(p).arg(&good)),
         ] {
             out.assert_no_crash();
-            assert_ne!(out.code, Some(0), "{what}: accepted:\n{out}");
+            assert_eq!(out.code, Some(2), "{what}: accepted:\n{out}");
             assert!(
                 out.stderr.contains(&shown),
                 "{what}: error does not name the file:\n{out}"
@@ -588,7 +588,7 @@ fn run_with_a_missing_command_fails_clearly() {
     ] {
         let out = run(run_cmd(&site, &lib).args(["--", cmd, "-c", "pass"]));
         out.assert_no_crash();
-        assert_ne!(out.code, Some(0), "{out}");
+        assert_eq!(out.code, Some(127), "{out}");
         assert!(
             out.stderr.contains("cannot run") && out.stderr.contains(cmd),
             "error does not name {cmd}:\n{out}"
@@ -599,11 +599,11 @@ fn run_with_a_missing_command_fails_clearly() {
     fs::write(&script, "#!/bin/sh\nexit 0\n").unwrap();
     let out = run(run_cmd(&site, &lib).arg("--").arg(&script));
     out.assert_no_crash();
-    assert_ne!(out.code, Some(0), "{out}");
+    assert_eq!(out.code, Some(126), "{out}");
     assert!(out.stderr.contains(&script.display().to_string()), "{out}");
     // No command at all: usage error.
     let out = run(&mut run_cmd(&site, &lib));
-    out.assert_code(2);
+    out.assert_code(125);
     assert!(out.stderr.contains("CMD"), "{out}");
 }
 
@@ -616,7 +616,7 @@ fn run_with_a_missing_library_fails_before_running_anything() {
 
     let out = run(run_cmd(&site, &missing).args(touch));
     out.assert_no_crash();
-    assert_ne!(out.code, Some(0), "{out}");
+    assert_eq!(out.code, Some(125), "{out}");
     assert!(out.stderr.contains(&missing.display().to_string()), "{out}");
     assert!(!marker.exists(), "the command ran without its tracer");
 
@@ -631,7 +631,7 @@ fn run_with_a_missing_library_fails_before_running_anything() {
         .args(touch);
     let out = run(&mut c);
     out.assert_no_crash();
-    assert_ne!(out.code, Some(0), "{out}");
+    assert_eq!(out.code, Some(125), "{out}");
     assert!(out.stderr.contains(&missing.display().to_string()), "{out}");
     assert!(!marker.exists());
 
@@ -655,7 +655,7 @@ fn run_with_a_missing_library_fails_before_running_anything() {
         .args(touch);
     let out = run(&mut c);
     out.assert_no_crash();
-    assert_ne!(out.code, Some(0), "{out}");
+    assert_eq!(out.code, Some(125), "{out}");
     assert!(
         out.stderr.contains("libpyusage.so not found") && out.stderr.contains("--lib"),
         "{out}"
@@ -723,7 +723,7 @@ fn run_with_an_unusable_spool_or_runtime_dir_fails_before_running_anything() {
             .args(["--", "touch", marker.to_str().unwrap()]);
         let out = run(&mut c);
         out.assert_no_crash();
-        assert_ne!(out.code, Some(0), "{which}: {out}");
+        assert_eq!(out.code, Some(125), "{which}: {out}");
         assert!(
             out.stderr.contains(&bad.display().to_string()),
             "{which}: error does not name {}:\n{out}",
@@ -742,10 +742,122 @@ fn run_with_an_unusable_spool_or_runtime_dir_fails_before_running_anything() {
         .arg(&site.runtime)
         .args(["--", "touch", marker.to_str().unwrap()]));
     out.assert_no_crash();
-    assert_ne!(out.code, Some(0), "{out}");
+    assert_eq!(out.code, Some(125), "{out}");
     assert!(
         out.stderr.contains(&format!("{}/sub", file.display())),
         "{out}"
     );
     assert!(!marker.exists());
+}
+
+/// A closed pipe ends the output quietly, as it does `cat`'s: no "Broken
+/// pipe" message, no abort, only SIGPIPE (what a shell expects of `| head`).
+#[test]
+fn closed_pipe_ends_output_quietly() {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::process::ExitStatusExt;
+    let t = Tree::new();
+    let m = t.tmp.path().join("m.bin");
+    t.build(&m).assert_ok();
+    // 20,000 lines: far more than a pipe holds.
+    let paths: Vec<PathBuf> = (0..20_000)
+        .map(|i| t.site.join(format!("alpha/mod{i}.py")))
+        .collect();
+    let mut child = pyusage(["map", "query", "--map"])
+        .arg(&m)
+        .args(&paths)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.contains("alpha"), "first line: {first:?}");
+    // The reader is gone; the writer must notice and stop.
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr, "", "stderr after a closed pipe");
+    assert_eq!(
+        out.status.signal(),
+        Some(libc::SIGPIPE),
+        "expected death by SIGPIPE, got {:?}",
+        out.status
+    );
+}
+
+/// A usage error of `pyusage run` is its own failure (125), not a status the
+/// wrapped command could have returned.
+#[test]
+fn run_usage_error_exits_125() {
+    let out = run(&mut pyusage(["run", "--spool"]));
+    out.assert_no_crash();
+    assert_eq!(out.code, Some(125), "{out}");
+    let out = run(&mut pyusage(["map", "--no-such-option"]));
+    assert_eq!(out.code, Some(2), "{out}");
+}
+
+/// `$PYUSAGE_*` count for the tools exactly when they count for the tracer:
+/// while the system file allows user settings. Otherwise the tools say they
+/// ignore the variable, and use the file's value.
+#[test]
+fn setting_variables_follow_the_system_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let forbids = config_file(
+        dir.path(),
+        "system.toml",
+        "spool = \"/site/spool\"\nallow_user_config = false\n",
+    );
+    let allows = config_file(dir.path(), "open.toml", "spool = \"/site/spool\"\n");
+    let show = |system: &Path| {
+        run(pyusage(["config", "show", "--system-config"])
+            .arg(system)
+            .env("PYUSAGE_SPOOL", "/user/spool"))
+    };
+    let out = show(&forbids);
+    out.assert_ok();
+    assert!(out.stdout.contains("spool = \"/site/spool\""), "{out}");
+    assert!(
+        out.stderr
+            .contains("pyusage: warning: $PYUSAGE_SPOOL is set")
+            && out.stderr.contains("allow_user_config = false"),
+        "{out}"
+    );
+    let out = show(&allows);
+    out.assert_ok();
+    assert!(out.stdout.contains("spool = \"/user/spool\""), "{out}");
+    assert_eq!(out.stderr, "", "{out}");
+    // A command-line option is the caller's explicit choice: always taken.
+    let out = run(pyusage(["config", "show", "--system-config"])
+        .arg(&forbids)
+        .args(["--spool", "/flag/spool"]));
+    out.assert_ok();
+    assert!(out.stdout.contains("spool = \"/flag/spool\""), "{out}");
+}
+
+/// `map query` and `map stats` read the configured map when `--map` is
+/// absent, as `sweep` does.
+#[test]
+fn map_query_and_stats_default_to_the_configured_map() {
+    let t = Tree::new();
+    let m = t.tmp.path().join("configured.bin");
+    t.build(&m).assert_ok();
+    let cfg = config_file(
+        t.tmp.path(),
+        "c.toml",
+        &format!("map = {:?}\n", m.to_str().unwrap()),
+    );
+    let out = run(pyusage(["map", "stats", "--config"]).arg(&cfg));
+    out.assert_ok();
+    assert!(out.stdout.contains(&m.display().to_string()), "{out}");
+    let out = run(pyusage(["map", "query", "--config"])
+        .arg(&cfg)
+        .arg(t.site.join("alpha/core.py")));
+    out.assert_ok();
+    assert!(out.stdout.contains("alpha"), "{out}");
+    // Through $PYUSAGE_MAP, too (no system file forbids it here).
+    let out = run(pyusage(["map", "stats"]).env("PYUSAGE_MAP", &m));
+    out.assert_ok();
+    assert!(out.stdout.contains(&m.display().to_string()), "{out}");
 }

@@ -557,25 +557,45 @@ fn broken_setup_never_harms() {
     std::fs::write(&truncated_map, b"").unwrap();
     let missing = junk.join("missing/deeper");
     let q = |p: &std::path::Path| format!("{:?}", p.to_str().unwrap());
+    // Each case with the number of records it must leave: none where the
+    // spool cannot be written (the tracer never creates it), else the
+    // process's one record (bad values fall back to the defaults; a bad
+    // runtime dir or map means raw paths, not silence).
     let cases = [
-        format!("spool = {}", q(&missing)),
-        format!("runtime_dir = {}", q(&file)),
-        format!("runtime_dir = {}\nspool = {}", q(&missing), q(&file)),
-        format!("map = {}", q(&garbage_map)),
-        format!("map = {}", q(&truncated_map)),
-        format!("map = {}", q(&missing)),
-        "record_bytes = 12\nsample = 7\nenabled = maybe\n[table]\nx = 1".to_owned(),
-        "this is not toml at all \u{1}\u{2}".to_owned(),
+        (format!("spool = {}", q(&missing)), 0),
+        (format!("runtime_dir = {}", q(&file)), 1),
+        (
+            format!("runtime_dir = {}\nspool = {}", q(&missing), q(&file)),
+            0,
+        ),
+        (format!("map = {}", q(&garbage_map)), 1),
+        (format!("map = {}", q(&truncated_map)), 1),
+        (format!("map = {}", q(&missing)), 1),
+        (
+            "record_bytes = 12\nsample = 7\nenabled = maybe\n[table]\nx = 1".to_owned(),
+            1,
+        ),
+        ("this is not toml at all \u{1}\u{2}".to_owned(), 1),
     ];
-    for extra in cases {
+    for (extra, expected) in cases {
         let t = Tracer::new().with_config(&extra);
         let (prog, _) = probe(&py, &t);
         let prog = prog.arg("more").env("PYTHONWARNINGS", "error");
         let out = prog.run_both(&t);
         out.assert_success();
         assert!(out.stderr.is_empty(), "{extra}: {out:?}");
-        // Whatever was shipped is a valid record.
-        t.records();
+        // Every shipped file is a valid record (records() checks), and the
+        // count is the one this setup allows.
+        let recs = t.records();
+        assert_eq!(
+            recs.len(),
+            expected,
+            "{extra}: {}",
+            pyusage_tests::dump(&recs)
+        );
+        if expected == 1 {
+            assert_eq!(recs[0].pid(), out.pid, "{extra}");
+        }
     }
 }
 

@@ -383,7 +383,10 @@ fn debug_allocators_other_argv0(py: &Python, _: &[&str]) {
             Some(0),
             "argv[0] renamed-interpreter, {flags:?} {env:?} under the tracer: {out:?}"
         );
-        t.records();
+        // No hook here, but the interpreter and its exit are recorded.
+        let r = t.record_of(out.pid);
+        assert_eq!(r.0["ended"]["how"], "exit", "{flags:?} {env:?}: {r:?}");
+        assert_eq!(r.0["ended"]["status"], 0, "{flags:?} {env:?}: {r:?}");
     }
 }
 
