@@ -65,7 +65,7 @@ fixtures:
 	tests/fixtures/report-venv.sh
 
 demo: build fixtures
-	bash packaging/demo.sh
+	bash examples/demo.sh
 
 # What the tests need: Debian packages (as root) and the pyenv interpreters
 # the tests name. Without them those tests skip with a message saying what

@@ -49,7 +49,10 @@ mod tests {
         assert_eq!(start_ticks(line("a b", "77").as_bytes()), Some(77));
         assert_eq!(start_ticks(line(") 9 9 9", "78").as_bytes()), Some(78));
         assert_eq!(start_ticks(line("x", "7x").as_bytes()), None);
-        assert_eq!(start_ticks(line("x", "99999999999999999999999").as_bytes()), None);
+        assert_eq!(
+            start_ticks(line("x", "99999999999999999999999").as_bytes()),
+            None
+        );
         assert_eq!(start_ticks(b"1 (x) S 1 2 3"), None);
         assert_eq!(start_ticks(b"no parenthesis"), None);
         assert_eq!(start_ticks(b""), None);

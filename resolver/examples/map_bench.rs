@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use pyusage_resolver::build::{self, BuildOptions, RootSpec};
+use pyusage_resolver::scan::{self, BuildOptions, RootSpec};
 use pyusage_resolver::{Lookup, PackageMap};
 
 struct Args {
@@ -258,7 +258,7 @@ fn main() {
             ..BuildOptions::default()
         };
         // The interpreter is asked once per build; time the scan without it.
-        let info = build::query_interpreter(py).unwrap_or_else(|e| die(&e));
+        let info = scan::query_interpreter(py).unwrap_or_else(|e| die(&e));
         let roots: Vec<RootSpec> = info
             .sites
             .iter()
@@ -273,9 +273,9 @@ fn main() {
             ..BuildOptions::default()
         };
         let (d, report) = best_of(3, || {
-            build::build(&scan_opts, &()).unwrap_or_else(|e| die(&e.to_string()))
+            scan::build(&scan_opts, &()).unwrap_or_else(|e| die(&e.to_string()))
         });
-        let full = build::build(&opts, &()).unwrap_or_else(|e| die(&e.to_string()));
+        let full = scan::build(&opts, &()).unwrap_or_else(|e| die(&e.to_string()));
         let (secs, _k, _n) = importlib(py, None);
         let site = info.sites.first().cloned().unwrap_or_default();
         rows.push((
@@ -296,7 +296,7 @@ fn main() {
             ..BuildOptions::default()
         };
         let (d, report) = best_of(3, || {
-            build::build(&opts, &()).unwrap_or_else(|e| die(&e.to_string()))
+            scan::build(&opts, &()).unwrap_or_else(|e| die(&e.to_string()))
         });
         let (secs, _k, _n) = importlib(&python, Some(&synth));
         // Real RECORD paths too, not only key-derived ones.

@@ -11,7 +11,7 @@
 
 use std::time::Instant;
 
-use pyusage_resolver::build::{self, BuildOptions, RootSpec};
+use pyusage_resolver::scan::{self, BuildOptions, RootSpec};
 
 fn main() {
     let mut opts = BuildOptions::default();
@@ -38,7 +38,7 @@ fn main() {
     }
     for n in 0..repeat {
         let t = Instant::now();
-        match build::build(&opts, &()) {
+        match scan::build(&opts, &()) {
             Ok(r) => {
                 println!(
                     "{:.1} ms: {} dists, {} files, {} keys, {} bytes",

@@ -2,17 +2,22 @@
 //!
 //! The tracer sees file paths (`.../site-packages/numpy/core/_multiarray_umath.so`);
 //! centres want "numpy 1.26.4 from the conda env `desi`". This crate holds
-//! both sides of that translation:
+//! the writing side of that translation; the reading side is its own crate:
 //!
-//! * the **reader** ([`PackageMap`]): `#![no_std]`, allocation-free and
-//!   panic-free, linked into the `LD_PRELOAD` library. It borrows the bytes of
-//!   an `mmap`ed map file, validates the header in O(1) and answers
-//!   [`PackageMap::lookup`] with a longest-directory-prefix search;
+//! * the **reader** ([`PackageMap`], re-exported from `pyusage-map-reader` in
+//!   `map-reader/`): `#![no_std]`, allocation-free and panic-free, linked into
+//!   the `LD_PRELOAD` library. It borrows the bytes of an `mmap`ed map file,
+//!   validates the header in O(1) and answers [`PackageMap::lookup`] with a
+//!   longest-directory-prefix search;
 //! * the **writer** ([`MapWriter`], feature `std`) that serialises a map;
-//! * the **builder** (module `build`, feature `build`) that scans
-//!   installations (`*.dist-info`, `*.egg-info`, eggs, `conda-meta`, Debian's
-//!   dpkg lists, `.pth` files, the interpreter's standard library) and turns
-//!   them into a map, plus [`diff`] of two maps.
+//! * the **scanner** (module `scan`, feature `scan`) that finds installations
+//!   (`*.dist-info`, `*.egg-info`, eggs, `conda-meta`, Debian's dpkg lists,
+//!   `.pth` files, the interpreter's standard library) and builds a map from
+//!   them, plus `diff` of two maps (also feature `scan`).
+//!
+//! Features: `std` (default) adds the writer; `scan` adds the scanner and
+//! `diff`, and the dependencies they need (rayon, rustix, serde). Without
+//! `std` the crate is `no_std` and is only the reader's re-export.
 //!
 //! # File format (version 2)
 //!
@@ -69,10 +74,10 @@ pub use pyusage_map_reader::format;
 #[cfg(feature = "std")]
 mod writer;
 
-#[cfg(feature = "build")]
-pub mod build;
-#[cfg(feature = "build")]
+#[cfg(feature = "scan")]
 pub mod diff;
+#[cfg(feature = "scan")]
+pub mod scan;
 
 pub use pyusage_map_reader::MAX_MAP_BYTES;
 pub use pyusage_map_reader::{Dist, Entry, Lookup, MapError, PackageMap, Root, Target, MAX_DEPTH};

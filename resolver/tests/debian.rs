@@ -80,7 +80,7 @@ fn debian_dist_packages() {
     }
     assert!(n > 100, "{n} files");
     // The system standard library.
-    let info = pyusage_resolver::build::query_interpreter(Path::new("/usr/bin/python3")).unwrap();
+    let info = pyusage_resolver::scan::query_interpreter(Path::new("/usr/bin/python3")).unwrap();
     assert_eq!(resolve(&map, format!("{}/os.py", info.stdlib[0])), "stdlib");
     assert_eq!(resolve(&map, format!("{dp}/hand_made.py")), "unmapped");
 }

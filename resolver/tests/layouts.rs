@@ -468,7 +468,7 @@ fn diff_between_builds_and_atomic_write() {
     let old_bytes = build_with(&[(&sp, Some("e"))], &[]).map;
     let out = t.path().join("maps/package.map");
     std::fs::create_dir_all(out.parent().unwrap()).unwrap();
-    pyusage_resolver::build::write_atomically(&out, &old_bytes).unwrap();
+    pyusage_resolver::scan::write_atomically(&out, &old_bytes).unwrap();
     assert_eq!(std::fs::read(&out).unwrap(), old_bytes);
     for n in ["gone-0.1", "up-1.9", "down-2.0"] {
         std::fs::remove_dir_all(sp.join(format!("{n}.dist-info"))).unwrap();
@@ -477,7 +477,7 @@ fn diff_between_builds_and_atomic_write() {
     dist("down", "1.5");
     dist("new", "0.1");
     let new_bytes = build_with(&[(&sp, Some("e"))], &[]).map;
-    pyusage_resolver::build::write_atomically(&out, &new_bytes).unwrap();
+    pyusage_resolver::scan::write_atomically(&out, &new_bytes).unwrap();
     assert_eq!(
         std::fs::read_dir(out.parent().unwrap()).unwrap().count(),
         1,

@@ -125,7 +125,7 @@ fn venv_matches_importlib_metadata() {
     );
 
     // The interpreter's standard library and lib-dynload.
-    let info = pyusage_resolver::build::query_interpreter(&python).unwrap();
+    let info = pyusage_resolver::scan::query_interpreter(&python).unwrap();
     let stdlib = &info.stdlib[0];
     assert_eq!(resolve(&map, format!("{stdlib}/os.py")), "stdlib");
     assert_eq!(resolve(&map, format!("{stdlib}/json/decoder.py")), "stdlib");

@@ -18,11 +18,14 @@
 //!   itself (version, prefix), probed once.
 //! - [`chromium`]: headless Chromium through the DevTools protocol, for the
 //!   HTML report (errors, requests that left the file, charts drawn).
+//! - [`cli`]: the `pyusage` command run in a private [`cli::Site`] (spool,
+//!   runtime dir, config), and raw records made with the tracer's own writer.
 //! - [`fixtures`]: the shared virtualenv, a package map built from it, the
 //!   `$ORIGIN` RUNPATH libraries, Python module trees in temp dirs.
 #![deny(missing_docs)]
 
 pub mod chromium;
+pub mod cli;
 pub mod fixtures;
 pub mod python;
 mod record;

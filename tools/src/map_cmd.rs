@@ -10,8 +10,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use pyusage_resolver::build::{self, BuildOptions, Progress, RootSpec};
 use pyusage_resolver::diff::{self, Change};
+use pyusage_resolver::scan::{self, BuildOptions, Progress, RootSpec};
 use pyusage_resolver::{Lookup, PackageMap, Target};
 
 /// `pyusage map ...`
@@ -189,7 +189,7 @@ fn run_build(a: BuildArgs) -> Result<ExitCode> {
         Bar(None)
     };
     let start = Instant::now();
-    let report = build::build(&opts, &bar).map_err(anyhow::Error::msg)?;
+    let report = scan::build(&opts, &bar).map_err(anyhow::Error::msg)?;
     if let Some(b) = &bar.0 {
         b.finish_and_clear();
     }
@@ -198,7 +198,7 @@ fn run_build(a: BuildArgs) -> Result<ExitCode> {
     for w in &report.warnings {
         writeln!(err, "warning: {w}")?;
     }
-    build::write_atomically(&a.output, &report.map)
+    scan::write_atomically(&a.output, &report.map)
         .with_context(|| format!("cannot write {}", a.output.display()))?;
     if !a.quiet {
         let mut out = std::io::stdout().lock();

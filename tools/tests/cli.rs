@@ -1,9 +1,7 @@
 //! `pyusage config`, `pyusage map` and `pyusage run`, run as real processes
 //! on files the tests lay out.
 
-mod common;
-
-use common::*;
+use pyusage_tests::cli::*;
 use std::fs;
 use std::path::{Path, PathBuf};
 

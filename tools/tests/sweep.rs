@@ -1,15 +1,13 @@
 //! `pyusage sweep` against real files in a real runtime directory.
 //!
-//! Raw records are data from untrusted users (DESIGN rule 5): the sweep must
+//! Raw records are data from untrusted users (rule 5 of docs/design.md): the sweep must
 //! never panic or hang on them, must name every bad file, move it to the
 //! quarantine (never delete it), leave alone files a writer may still be
 //! creating, ship each record of a dead process exactly once, attribute it to
 //! the file's owner, and never touch the record of a live process.
 
-mod common;
-
-use common::*;
 use pyusage_record::raw::{Ending, HEADER_LEN, MAX_CAPACITY};
+use pyusage_tests::cli::*;
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};

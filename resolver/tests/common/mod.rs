@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use pyusage_resolver::build::{self, BuildOptions, BuildReport, RootSpec};
+use pyusage_resolver::scan::{self, BuildOptions, BuildReport, RootSpec};
 use pyusage_resolver::{Lookup, PackageMap};
 
 pub fn workspace() -> PathBuf {
@@ -51,7 +51,7 @@ pub fn build_with(roots: &[(&Path, Option<&str>)], pythons: &[&Path]) -> BuildRe
             .collect(),
         ..BuildOptions::default()
     };
-    build::build(&opts, &()).expect("build")
+    scan::build(&opts, &()).expect("build")
 }
 
 /// (name, version, env) of a lookup, or "stdlib" / "unmapped".

@@ -383,10 +383,14 @@ fn debug_allocators_other_argv0(py: &Python, _: &[&str]) {
             Some(0),
             "argv[0] renamed-interpreter, {flags:?} {env:?} under the tracer: {out:?}"
         );
-        // No hook here, but the interpreter and its exit are recorded.
-        let r = t.record_of(out.pid);
-        assert_eq!(r.0["ended"]["how"], "exit", "{flags:?} {env:?}: {r:?}");
-        assert_eq!(r.0["ended"]["status"], 0, "{flags:?} {env:?}: {r:?}");
+        // No hook (the allocator cannot be predicted under another name),
+        // and nothing else shows that Python ran: no record, no leftovers.
+        let recs = t.records();
+        assert!(
+            recs.is_empty(),
+            "{flags:?} {env:?}: {}",
+            pyusage_tests::dump(&recs)
+        );
     }
 }
 

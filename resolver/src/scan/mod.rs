@@ -1,5 +1,5 @@
-//! The map builder: finds installations, reads their metadata in parallel
-//! and writes the package map.
+//! The scanner: finds installations, reads their metadata in parallel and
+//! builds the package map from it.
 //!
 //! [`build`] runs in four steps:
 //! 1. *plan* (module `walk`): turn roots and interpreters into site
