@@ -179,6 +179,12 @@ pub struct Site {
     pub map: PathBuf,
 }
 
+impl Default for Site {
+    fn default() -> Site {
+        Site::new()
+    }
+}
+
 impl Site {
     /// A fresh site under the system temp directory.
     pub fn new() -> Site {

@@ -86,7 +86,7 @@ impl Settings {
 
     /// `$var` when set, non-empty and allowed; otherwise `None`, with a
     /// warning when it is set but the system file forbids it.
-    fn from_env(&self, var: &str) -> Option<PathBuf> {
+    fn allowed_env(&self, var: &str) -> Option<PathBuf> {
         let value = std::env::var_os(var).filter(|v| !v.is_empty())?;
         if self.user_settings_allowed() {
             Some(PathBuf::from(value))
@@ -106,7 +106,7 @@ impl Settings {
         self.config
             .clone()
             .filter(|p| !p.as_os_str().is_empty())
-            .or_else(|| self.from_env("PYUSAGE_CONFIG"))
+            .or_else(|| self.allowed_env("PYUSAGE_CONFIG"))
             .or_else(|| {
                 let system = self.system_path();
                 system.exists().then_some(system)
@@ -148,17 +148,17 @@ impl Settings {
             spool: self
                 .spool
                 .clone()
-                .or_else(|| self.from_env("PYUSAGE_SPOOL"))
+                .or_else(|| self.allowed_env("PYUSAGE_SPOOL"))
                 .unwrap_or_else(|| path_of(config.spool.as_bytes())),
             runtime_dir: self
                 .runtime_dir
                 .clone()
-                .or_else(|| self.from_env("PYUSAGE_RUNTIME_DIR"))
+                .or_else(|| self.allowed_env("PYUSAGE_RUNTIME_DIR"))
                 .unwrap_or_else(|| path_of(config.runtime_dir.as_bytes())),
             map: self
                 .map
                 .clone()
-                .or_else(|| self.from_env("PYUSAGE_MAP"))
+                .or_else(|| self.allowed_env("PYUSAGE_MAP"))
                 .unwrap_or_else(|| path_of(config.map.as_bytes())),
             store: store.unwrap_or_else(|| DEFAULT_STORE.to_owned()),
             config,
