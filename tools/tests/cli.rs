@@ -859,3 +859,66 @@ fn map_query_and_stats_default_to_the_configured_map() {
     out.assert_ok();
     assert!(out.stdout.contains(&m.display().to_string()), "{out}");
 }
+
+// ------------------------------------------------------------- reference ----
+
+/// The README's reference keeps up with the command: every subcommand and
+/// every long option that `--help` lists is named in README.md.
+#[test]
+fn readme_documents_every_command_and_option() {
+    let readme = fs::read_to_string(pyusage_tests::artifacts::repo_root().join("README.md"))
+        .expect("README.md");
+    // Options every clap command has; nothing to document.
+    let implicit = ["--help", "--version"];
+    let mut missing = Vec::new();
+    let mut pending = vec![Vec::<String>::new()];
+    let mut seen = 0;
+    while let Some(path) = pending.pop() {
+        seen += 1;
+        let out = run(&mut pyusage(
+            path.iter().map(String::as_str).chain(["--help"]),
+        ));
+        out.assert_ok();
+        let mut in_commands = false;
+        for line in out.stdout.lines() {
+            if line.starts_with("Commands:") {
+                in_commands = true;
+                continue;
+            }
+            if in_commands {
+                match line.split_whitespace().next() {
+                    Some(name) if line.starts_with("  ") && name != "help" => {
+                        let mut sub = path.clone();
+                        sub.push(name.to_string());
+                        let shown = format!("pyusage {}", sub.join(" "));
+                        if !readme.contains(&shown) {
+                            missing.push(shown);
+                        }
+                        pending.push(sub);
+                    }
+                    Some(_) => {}
+                    None => in_commands = false,
+                }
+                continue;
+            }
+            for word in line.split(|c: char| c.is_whitespace() || c == ',' || c == '=') {
+                let is_option = word.starts_with("--")
+                    && word.len() > 2
+                    && word[2..]
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-');
+                if is_option && !implicit.contains(&word) && !readme.contains(word) {
+                    missing.push(format!("pyusage {} {word}", path.join(" ")));
+                }
+            }
+        }
+    }
+    assert!(seen > 5, "expected several subcommands, saw {seen}");
+    missing.sort();
+    missing.dedup();
+    assert!(
+        missing.is_empty(),
+        "README.md does not mention:\n  {}",
+        missing.join("\n  ")
+    );
+}
