@@ -98,7 +98,7 @@ pub unsafe extern "C" fn audit_hook(
             let _errno = ErrnoGuard::new();
             // SAFETY: as above; argument 0 is the script's file name.
             if let Some(path) = unsafe { str_arg(args, 0) } {
-                tracker::note_ran(path, Via::Import, None);
+                tracker::note_ran(path, Via::Import, false);
             }
         }
         b"import" => {
@@ -107,7 +107,7 @@ pub unsafe extern "C" fn audit_hook(
             on_import();
             // SAFETY: as above; argument 1 is the file name of an extension module, or None.
             if let Some(file) = unsafe { str_arg(args, 1) } {
-                tracker::note_ran(file, Via::Extension, None);
+                tracker::note_ran(file, Via::Extension, false);
             }
             crate::native::scan_new();
         }
@@ -141,11 +141,10 @@ unsafe fn on_exec(args: *mut PyObject) {
     let Some(file) = (unsafe { api.code_filename(code) }) else {
         return;
     };
-    let mut buf = [0u8; crate::lastopen::CAP];
-    let opened = crate::lastopen::take(&mut buf);
     if file.first().is_some_and(|&c| c != b'<') {
-        tracker::note_ran(file, Via::Import, opened);
+        tracker::note_ran(file, Via::Import, true);
     }
+    crate::lastopen::clear();
 }
 
 unsafe fn str_arg<'a>(args: *mut PyObject, i: isize) -> Option<&'a [u8]> {

@@ -82,24 +82,32 @@ pub fn append_if_open(t: u8, parts: &[&[u8]]) {
 /// Records a module whose code the process ran (`via = import`, from the
 /// `exec` audit event) or an extension module it loaded (`via = extension`).
 ///
-/// `path` is the code's `co_filename`; `opened` is the module file the
-/// import system opened just before, used when it holds the same module and
-/// `path` does not resolve (a sourceless `.pyc` compiled elsewhere).
+/// `path` is the code's `co_filename`. With `use_opened`, when `path` does
+/// not resolve, the module file the import system opened just before is
+/// used if it holds the same module (a sourceless `.pyc` compiled elsewhere);
+/// it is fetched only then, so the common case copies nothing.
 /// What is new gets who imported it and when ([`importer`]); what start-up
 /// machinery imported (a `.pth` line) is not recorded.
-pub fn note_ran(path: &[u8], via: Via, opened: Option<&[u8]>) {
+pub fn note_ran(path: &[u8], via: Via, use_opened: bool) {
     let map = globals::get().map.as_ref();
     let lookup_of = |p: &[u8]| map.map_or(Lookup::Unmapped, |m| lookup_source(m, p));
-    let mut lookup = lookup_of(path);
-    let mut shown = path;
-    if let (Lookup::Unmapped, Some(o)) = (&lookup, opened) {
-        if crate::lastopen::same_module(path, o) {
-            lookup = lookup_of(o);
-            if !o.windows(13).any(|w| w == b"/__pycache__/") {
-                shown = o; // a sourceless .pyc: where it really is
-            }
+    let lookup = lookup_of(path);
+    if use_opened && matches!(lookup, Lookup::Unmapped) {
+        // Only code no distribution claims pays for the copy (the user's
+        // own modules, once per module).
+        let mut buf = [0u8; crate::lastopen::CAP];
+        let opened = crate::lastopen::take(&mut buf);
+        if let Some(o) = opened.filter(|o| crate::lastopen::same_module(path, o)) {
+            // A sourceless .pyc (not in __pycache__) is shown where it is.
+            let legacy = !o.windows(13).any(|w| w == b"/__pycache__/");
+            return note_resolved(lookup_of(o), if legacy { o } else { path }, via);
         }
     }
+    note_resolved(lookup, path, via);
+}
+
+/// Records what `lookup` says about code from `shown`, if new.
+fn note_resolved(lookup: Lookup<'_>, shown: &[u8], via: Via) {
     match lookup {
         Lookup::Stdlib => {}
         Lookup::Dist(d) => {
