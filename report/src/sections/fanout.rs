@@ -31,8 +31,8 @@ pub(super) fn section(ctx: &mut Ctx) -> Result<Section> {
     let mut per_job: Vec<(f64, f64)> = ctx
         .db
         .rows(
-            "SELECT CAST(np + 0.5 AS INTEGER), CAST(SUM(w) AS DOUBLE PRECISION)
-             FROM r_j GROUP BY CAST(np + 0.5 AS INTEGER)",
+            "SELECT CAST(ROUND(np) AS INTEGER), CAST(SUM(w) AS DOUBLE PRECISION)
+             FROM r_j GROUP BY CAST(ROUND(np) AS INTEGER)",
         )?
         .into_iter()
         .map(|r| {
@@ -98,9 +98,9 @@ pub(super) fn section(ctx: &mut Ctx) -> Result<Section> {
 
     let mut procs: HashMap<i64, Vec<(f64, f64)>> = HashMap::new();
     for r in ctx.db.rows(
-        "SELECT jd.dist, CAST(j.np + 0.5 AS INTEGER), CAST(SUM(j.w) AS DOUBLE PRECISION)
+        "SELECT jd.dist, CAST(ROUND(j.np) AS INTEGER), CAST(SUM(j.w) AS DOUBLE PRECISION)
          FROM r_jd jd JOIN r_j j ON j.job = jd.job
-         GROUP BY jd.dist, CAST(j.np + 0.5 AS INTEGER)",
+         GROUP BY jd.dist, CAST(ROUND(j.np) AS INTEGER)",
     )? {
         procs
             .entry(r[0].num().unwrap_or(0.0) as i64)

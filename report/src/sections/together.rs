@@ -35,7 +35,7 @@ pub(super) fn section(ctx: &mut Ctx) -> Result<Section> {
         .db
         .rows(
             "SELECT m.mask, CAST(SUM(j.w) AS DOUBLE PRECISION)
-             FROM (SELECT jd.job AS job, SUM(t.bit) AS mask
+             FROM (SELECT jd.job AS job, CAST(SUM(t.bit) AS BIGINT) AS mask
                    FROM r_jd jd JOIN r_top t ON t.dist = jd.dist GROUP BY jd.job) m
              JOIN r_j j ON j.job = m.job
              GROUP BY m.mask",
