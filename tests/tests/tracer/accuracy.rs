@@ -9,7 +9,8 @@
 //!   `.pyc` the installer did not list (Debian's py3compile), a sourceless
 //!   `.pyc` compiled somewhere else, a zip on `sys.path`, a zipapp, `pip
 //!   --no-compile` and uv installs (cold and warm), pytest's rewritten test
-//!   modules; a Jupyter kernel's cells.
+//!   modules; a Jupyter kernel's cells; a namespace package's submodule; a
+//!   lazily loaded module once its code runs (not before).
 //! - `by`: null for the program's own code, else the distribution whose code
 //!   made the first import; `at_ms`: when.
 
@@ -578,4 +579,48 @@ fn zipped_egg_is_its_pkg_info_distribution() {
         assert!(r.package("oddname").is_none(), "{r:?}");
         assert!(r.unmapped().is_empty(), "{r:?}");
     }
+}
+
+/// A namespace package (no `__init__.py`): its submodule counts. A module
+/// behind `importlib.util.LazyLoader` counts once its code runs (the first
+/// attribute access), not when it is merely set up.
+#[test]
+fn namespace_packages_and_lazy_loaders() {
+    let py = or_skip!(Python::pyenv("3.11.7"), "3.11.7 missing");
+    let t = Tracer::new();
+    let ns = t.scratch("ns");
+    std::fs::create_dir_all(ns.join("pyusage_nspkg")).unwrap();
+    let sub = ns.join("pyusage_nspkg/sub.py");
+    std::fs::write(&sub, "S = 1\n").unwrap();
+    let lazy_dir = t.scratch("lazy");
+    let lazy = lazy_dir.join("pyusage_lazy.py");
+    std::fs::write(&lazy, "L = 2\n").unwrap();
+    let program = |touch: bool| {
+        format!(
+            "import sys, importlib.util\n\
+             sys.path[:0] = [{ns:?}, {lazy:?}]\n\
+             import pyusage_nspkg.sub\n\
+             spec = importlib.util.find_spec('pyusage_lazy')\n\
+             spec.loader = importlib.util.LazyLoader(spec.loader)\n\
+             m = importlib.util.module_from_spec(spec)\n\
+             sys.modules['pyusage_lazy'] = m\n\
+             spec.loader.exec_module(m)\n\
+             {touch}\n\
+             print(pyusage_nspkg.sub.S)\n",
+            ns = ns.to_str().unwrap(),
+            lazy = lazy_dir.to_str().unwrap(),
+            touch = if touch { "print(m.L)" } else { "pass" },
+        )
+    };
+    let out = py.prog().arg("-c").arg(program(false)).run_both(&t);
+    assert_eq!(out.stdout_str(), "1\n");
+    let r = t.record_of(out.pid);
+    r.assert_unmapped_covers(&sub);
+    r.assert_unmapped_avoids(&lazy_dir);
+
+    let out = py.prog().arg("-c").arg(program(true)).run_both(&t);
+    assert_eq!(out.stdout_str(), "2\n1\n");
+    let r = t.record_of(out.pid);
+    r.assert_unmapped_covers(&sub);
+    r.assert_unmapped_covers(&lazy);
 }
