@@ -21,7 +21,9 @@ mkdir -p "$out"
 say() { printf 'bench-ingest: %s\n' "$*" >&2; }
 
 cargo build --release -p pyusage-tools >&2
-pyusage=$root/target/release/pyusage
+# A copy, so that a rebuild during the run cannot change what is measured.
+cp "$root/target/release/pyusage" "$out/pyusage"
+pyusage=$out/pyusage
 cfg=$out/empty.toml
 : > "$cfg"
 
@@ -47,16 +49,15 @@ fresh() { # a fresh copy of the spool, on disk
   sync
 }
 results=()
-timed() { # NAME COMMAND...: runs it, records seconds
+timed() { # NAME COMMAND...: runs it, records wall-clock and CPU (user + system) seconds
   local name=$1; shift
-  local t0 t1
-  t0=$(date +%s.%N)
-  "$@" > "$out/last.log" 2>&1 || { say "$name failed:"; cat "$out/last.log" >&2; return 0; }
-  t1=$(date +%s.%N)
-  local s
-  s=$(echo "$t1 - $t0" | bc -l)
-  results+=("$name|$s")
-  say "$name: $(printf %.1f "$s") s"
+  local TIMEFORMAT='%R %U %S' t
+  t=$( { time "$@" > "$out/last.log" 2>&1; } 2>&1 ) || { say "$name failed:"; cat "$out/last.log" >&2; return 0; }
+  local wall cpu
+  wall=$(echo "$t" | tail -1 | cut -d' ' -f1)
+  cpu=$(echo "$t" | tail -1 | awk '{print $2 + $3}')
+  results+=("$name|$wall|$cpu")
+  say "$name: $wall s wall, $cpu s CPU"
 }
 
 # --- PostgreSQL: a private cluster.
@@ -93,9 +94,12 @@ fi
 rm -rf "$out/spool"
 
 printf '\n%s records (%s), %s cores, load average %s\n\n' "$n" "$(du -sh "$src" | cut -f1)" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)"
-printf '| %-52s | %8s | %10s |\n' "contender" "seconds" "records/s"
-printf '|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..54})" "----------" "------------"
+printf '| %-52s | %8s | %10s | %8s | %12s |\n' "contender" "wall s" "records/s" "CPU s" "rec/CPU-s"
+printf '|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..54})" "----------" "------------" "----------" "--------------"
 for r in "${results[@]}"; do
-  name=${r%|*}; s=${r##*|}
-  printf '| %-52s | %8.1f | %10.0f |\n' "$name" "$s" "$(echo "$n / $s" | bc -l)"
+  IFS='|' read -r name wall cpu <<<"$r"
+  printf '| %-52s | %8.1f | %10.0f | %8.1f | %12.0f |\n' "$name" "$wall" "$(echo "$n / $wall" | bc -l)" \
+    "$cpu" "$(echo "$n / $cpu" | bc -l)"
 done
+echo
+echo "CPU s: user + system of the command itself (the PostgreSQL server's work is not in it)."

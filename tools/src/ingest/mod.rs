@@ -171,6 +171,8 @@ pub fn run(args: IngestArgs) -> Result<ExitCode> {
         .clamp(2, 16);
     let next = AtomicUsize::new(0);
     let (tx, rx) = mpsc::sync_channel::<Chunk>(threads * 2);
+    let (work_tx, work_rx) = mpsc::sync_channel::<Lines<'_>>(threads * 2);
+    let work_rx = std::sync::Mutex::new(work_rx);
     let dry = args.dry_run;
     let batch = args.batch.max(1);
     let chunk_len = CHUNK.min(batch);
@@ -179,6 +181,7 @@ pub fn run(args: IngestArgs) -> Result<ExitCode> {
         for _ in 0..threads {
             let tx = tx.clone();
             let (files, quarantines, next, bar) = (&spool_files, &quarantines, &next, &bar);
+            let work_rx = &work_rx;
             scope.spawn(move || {
                 let mut users = HashMap::new();
                 loop {
@@ -190,7 +193,15 @@ pub fn run(args: IngestArgs) -> Result<ExitCode> {
                     let chunk =
                         read_spool_chunk(&files[at..end], quarantines, dry, &mut users, bar);
                     if tx.send(chunk).is_err() {
-                        break;
+                        return;
+                    }
+                }
+                // Then NDJSON lines, as the splitter hands them out.
+                loop {
+                    let next = work_rx.lock().map(|r| r.recv());
+                    let Ok(Ok(lines)) = next else { break };
+                    if tx.send(parse_lines(&lines, dry, bar)).is_err() {
+                        return;
                     }
                 }
             });
@@ -200,7 +211,7 @@ pub fn run(args: IngestArgs) -> Result<ExitCode> {
             let (ndjson, ndjson_q, bar) = (&ndjson, &ndjson_q, &bar);
             scope.spawn(move || {
                 for (file, q) in ndjson.iter().zip(ndjson_q) {
-                    read_ndjson(file, q, dry, &tx, bar);
+                    split_ndjson(file, q, &work_tx, &tx, bar);
                 }
             });
         }
@@ -336,9 +347,24 @@ fn quarantine(
     }
 }
 
-/// Reads an NDJSON file line by line into chunks. Its records keep the
-/// owner they say (the file is an export of a store, not a user's drop).
-fn read_ndjson(file: &Path, q: &Path, dry: bool, tx: &mpsc::SyncSender<Chunk>, bar: &ProgressBar) {
+/// Lines of an NDJSON file, read by one thread and parsed by the readers.
+struct Lines<'a> {
+    file: &'a Path,
+    quarantine: &'a Path,
+    /// The lines back to back; `ends[i]` = (line number, end offset).
+    buf: Vec<u8>,
+    ends: Vec<(u64, usize)>,
+}
+
+/// Reads an NDJSON file into chunks of lines for the reader threads. An
+/// overlong line is cut at the size limit (and refused as too large).
+fn split_ndjson<'a>(
+    file: &'a Path,
+    q: &'a Path,
+    work: &mpsc::SyncSender<Lines<'a>>,
+    tx: &mpsc::SyncSender<Chunk>,
+    bar: &ProgressBar,
+) {
     let f = match std::fs::File::open(file) {
         Ok(f) => f,
         Err(e) => {
@@ -350,41 +376,71 @@ fn read_ndjson(file: &Path, q: &Path, dry: bool, tx: &mpsc::SyncSender<Chunk>, b
             return;
         }
     };
-    let stem = file
-        .file_name()
-        .unwrap_or_default()
-        .to_string_lossy()
-        .into_owned();
     let mut reader = std::io::BufReader::with_capacity(1 << 20, f);
-    let mut chunk = Chunk::default();
-    let mut line = Vec::new();
+    let fresh = || Lines {
+        file,
+        quarantine: q,
+        buf: Vec::with_capacity(CHUNK * 2048),
+        ends: Vec::with_capacity(CHUNK),
+    };
+    let mut lines = fresh();
     let mut n = 0u64;
     loop {
-        line.clear();
+        let start = lines.buf.len();
         match reader
             .by_ref()
             .take(record::MAX_RECORD_BYTES as u64 + 1)
-            .read_until(b'\n', &mut line)
+            .read_until(b'\n', &mut lines.buf)
         {
             Ok(0) => break,
             Ok(_) => {}
             Err(e) => {
                 report(bar, format!("pyusage: error: {}: {e}", file.display()));
-                chunk.failed += 1;
+                let _ = tx.send(Chunk {
+                    failed: 1,
+                    ..Chunk::default()
+                });
                 break;
             }
         }
         n += 1;
-        let complete = line.last() == Some(&b'\n');
-        if !complete && line.len() > record::MAX_RECORD_BYTES {
+        if lines.buf.last() == Some(&b'\n') {
+            lines.buf.pop();
+        } else if lines.buf.len() - start > record::MAX_RECORD_BYTES {
             // Skip the rest of an overlong line.
             let mut sink = Vec::new();
             let _ = reader.read_until(b'\n', &mut sink);
         }
-        let text = line.strip_suffix(b"\n").unwrap_or(&line);
-        if text.iter().all(u8::is_ascii_whitespace) {
+        if lines.buf[start..].iter().all(u8::is_ascii_whitespace) {
+            lines.buf.truncate(start);
             continue;
         }
+        lines.ends.push((n, lines.buf.len()));
+        if lines.ends.len() >= CHUNK {
+            bar.inc_length(lines.ends.len() as u64);
+            if work.send(std::mem::replace(&mut lines, fresh())).is_err() {
+                return;
+            }
+        }
+    }
+    bar.inc_length(lines.ends.len() as u64);
+    let _ = work.send(lines);
+}
+
+/// Parses a chunk of NDJSON lines. Their records keep the owner they state
+/// (the file is an export of a store, not a user's drop).
+fn parse_lines(lines: &Lines<'_>, dry: bool, bar: &ProgressBar) -> Chunk {
+    let mut chunk = Chunk::default();
+    let stem = lines
+        .file
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
+    let mut start = 0;
+    for &(n, end) in &lines.ends {
+        let text = &lines.buf[start..end];
+        start = end;
         match record::parse(text) {
             Ok(rec) => {
                 let (uid, user) = (rec.claimed_uid, rec.claimed_user.clone());
@@ -392,39 +448,33 @@ fn read_ndjson(file: &Path, q: &Path, dry: bool, tx: &mpsc::SyncSender<Chunk>, b
             }
             Err(why) => {
                 chunk.quarantined += 1;
-                let shown = format!("{}:{n}", file.display());
+                let shown = format!("{}:{n}", lines.file.display());
                 if dry {
                     report(bar, format!("pyusage: error: {shown}: {why}"));
-                } else {
-                    match source::quarantine_bytes(text, q, &format!("{stem}.line-{n}"), &why) {
-                        Ok(to) => report(
-                            bar,
-                            format!(
-                                "pyusage: error: {shown}: {why}; quarantined as {}",
-                                to.display()
-                            ),
+                    continue;
+                }
+                let name = format!("{stem}.line-{n}");
+                match source::quarantine_bytes(text, lines.quarantine, &name, &why) {
+                    Ok(to) => report(
+                        bar,
+                        format!(
+                            "pyusage: error: {shown}: {why}; quarantined as {}",
+                            to.display()
                         ),
-                        Err(e) => {
-                            chunk.quarantined -= 1;
-                            chunk.failed += 1;
-                            report(
-                                bar,
-                                format!("pyusage: error: {shown}: {why}; cannot quarantine: {e:#}"),
-                            );
-                        }
+                    ),
+                    Err(e) => {
+                        chunk.quarantined -= 1;
+                        chunk.failed += 1;
+                        report(
+                            bar,
+                            format!("pyusage: error: {shown}: {why}; cannot quarantine: {e:#}"),
+                        );
                     }
                 }
             }
         }
-        if chunk.recs.len() >= CHUNK {
-            bar.inc_length(chunk.recs.len() as u64);
-            if tx.send(std::mem::take(&mut chunk)).is_err() {
-                return;
-            }
-        }
     }
-    bar.inc_length((chunk.recs.len() + chunk.quarantined as usize) as u64);
-    let _ = tx.send(chunk);
+    chunk
 }
 
 /// The writer: batches of chunks, one transaction each, files finished

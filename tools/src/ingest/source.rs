@@ -61,7 +61,7 @@ fn is_candidate(name: &str) -> bool {
     match name.rsplit_once(CLAIM) {
         Some((_, pid)) => pid
             .parse::<u32>()
-            .is_ok_and(|pid| pid != std::process::id() && !pid_alive(pid)),
+            .is_ok_and(|pid| pid != my_pid() && !pid_alive(pid)),
         None => name.ends_with(".json"),
     }
 }
@@ -76,13 +76,15 @@ pub fn original_name(path: &Path) -> String {
     name.split(CLAIM).next().unwrap_or(&name).to_owned()
 }
 
+/// This process's id, asked once (`getpid` is a system call per file otherwise).
+fn my_pid() -> u32 {
+    static PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *PID.get_or_init(std::process::id)
+}
+
 /// Claims `path` for this process; `None` if another ingest was faster.
 pub fn claim(path: &Path) -> Option<PathBuf> {
-    let claimed = path.with_file_name(format!(
-        "{}{CLAIM}{}",
-        original_name(path),
-        std::process::id()
-    ));
+    let claimed = path.with_file_name(format!("{}{CLAIM}{}", original_name(path), my_pid()));
     std::fs::rename(path, &claimed).ok().map(|()| claimed)
 }
 
@@ -107,16 +109,12 @@ pub fn read_file(path: &Path, limit: usize) -> Result<(Vec<u8>, u32), Refused> {
             format!("{} bytes, more than {limit}", meta.len()),
         ));
     }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    file.take(limit as u64 + 1)
-        .read_to_end(&mut bytes)
+    // A shipped record is complete once it has its name (written, then
+    // linked), so its size is known: one read, no probe for more.
+    let mut bytes = vec![0; meta.len() as usize];
+    let mut file = file;
+    file.read_exact(&mut bytes)
         .map_err(|e| refused(Reason::File, format!("cannot read: {e}")))?;
-    if bytes.len() > limit {
-        return Err(refused(
-            Reason::TooLarge,
-            format!("more than {limit} bytes"),
-        ));
-    }
     Ok((bytes, meta.uid()))
 }
 
