@@ -456,7 +456,7 @@ fn real_spool(site: &Site) -> Installed {
 
 fn skip_without_tracer() -> bool {
     if built_libpyusage().is_none() || !Path::new(PY).exists() {
-        eprintln!("SKIP: needs the built libpyusage.so and {PY}");
+        pyusage_tests::skip::skipped(&format!("needs the built libpyusage.so and {PY}"));
         return true;
     }
     false
@@ -786,8 +786,7 @@ fn every_kind_of_bad_record_is_quarantined_with_its_reason() {
 #[test]
 fn a_record_is_stored_under_its_file_owner() {
     if !is_root() {
-        eprintln!("SKIP: needs root to give a record file to another user");
-        return;
+        pyusage_tests::skip!("needs root to give a record file to another user");
     }
     let site = Site::new();
     let ids = generate(&site.spool, 2, 5);

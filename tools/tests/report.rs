@@ -804,12 +804,12 @@ fn same(a: &Value, b: &Value) -> bool {
 fn postgresql_store_reports_as_sqlite_does() {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
-        eprintln!("SKIP: the private PostgreSQL server runs as nobody, which needs root");
-        return;
+        pyusage_tests::skip!("the private PostgreSQL server runs as nobody, which needs root");
     }
     let Some(pg) = Postgres::start() else {
-        eprintln!("SKIP: PostgreSQL (Debian package postgresql) is not installed or did not start");
-        return;
+        pyusage_tests::skip!(
+            "PostgreSQL (Debian package postgresql) is not installed or did not start"
+        );
     };
     let f = Fixture::new();
     let nd = f.dir.path().join("records.ndjson");

@@ -17,11 +17,10 @@ fn report_venv() -> Option<PathBuf> {
         .output()
         .ok()?;
     if !out.status.success() {
-        eprintln!(
-            "SKIP: tests/fixtures/report-venv.sh failed: {}",
+        pyusage_tests::skip!(
+            "tests/fixtures/report-venv.sh failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        return None;
     }
     Some(root.join("build/report-venv/bin/python"))
 }

@@ -48,10 +48,7 @@ const RUNS: &[Run] = &[
 pub(crate) fn traced_store() -> Option<(Tracer, PathBuf, PathBuf)> {
     let py = match venv_python() {
         Ok(p) => p,
-        Err(e) => {
-            eprintln!("SKIP: the test virtualenv is unavailable: {e}");
-            return None;
-        }
+        Err(e) => pyusage_tests::skip!("the test virtualenv is unavailable: {e}"),
     };
     let map = venv_map().expect("venv exists, so the map is built");
     let t = Tracer::new().with_map(&map);

@@ -124,10 +124,7 @@ macro_rules! cluster_or_skip {
     () => {
         match Cluster::start() {
             Ok(c) => c,
-            Err(why) => {
-                eprintln!("SKIP: PostgreSQL: {why}");
-                return;
-            }
+            Err(why) => pyusage_tests::skip!("PostgreSQL: {why}"),
         }
     };
 }
