@@ -25,8 +25,10 @@ fn put(dst: &mut [u8], mut v: u64) {
     }
 }
 
-/// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian calendar).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
+/// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian calendar):
+/// days since 1970-01-01 to (year, month, day). Shared with the report's
+/// date handling so the two can never disagree on a date.
+pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);

@@ -83,7 +83,7 @@ pub fn parse(s: &str) -> Result<Instant> {
 
 /// `YYYY-MM-DD` of an instant.
 pub fn date(us: i64) -> String {
-    let (y, m, d) = civil_from_days(us.div_euclid(DAY_US));
+    let (y, m, d) = pyusage_record::time::civil_from_days(us.div_euclid(DAY_US));
     format!("{y:04}-{m:02}-{d:02}")
 }
 
@@ -122,18 +122,6 @@ fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 /// Check that an `until` is not before a `since`.
