@@ -10,7 +10,7 @@ rm -f target/test-skips.log
 # The preload alone first (panic = abort, no_std); `cargo test` then builds
 # everything else once, the `pyusage` program included.
 "$cargo" build --release -p pyusage-preload || exit 1
-"$cargo" test --release --workspace 2>&1 | tee target/test-output.log
+"$cargo" test --release --workspace --no-fail-fast 2>&1 | tee target/test-output.log
 status=${PIPESTATUS[0]}
 python3 - target/test-output.log target/test-skips.log <<'PY'
 import re, sys

@@ -7,8 +7,8 @@
 //!   path: resolve it, record the distribution (`via = import`). Only code
 //!   that runs counts: a module file merely opened, read, copied or compiled
 //!   (`linecache`, `shutil.copy`, `compileall`, `pip`) never gets here.
-//! - `open` of a `.py`/`.pyc`: only remembered, for a sourceless module's
-//!   code whose `co_filename` names the place it was compiled ([`crate::lastopen`]).
+//! - `open` of a sourceless `mod.pyc`: only remembered, for its code, whose
+//!   `co_filename` names the place it was compiled ([`crate::lastopen`]).
 //! - `cpython.run_file`: the script (`python prog.py`), kept like a module.
 //! - `import`: the first one creates the record; one carrying a file name is an
 //!   extension module (`via = extension`); any import may have loaded native
@@ -89,9 +89,7 @@ pub unsafe extern "C" fn audit_hook(
         b"open" => {
             // SAFETY: as above; argument 0 is the path (str, bytes or an fd).
             if let Some(path) = unsafe { str_arg(args, 0) } {
-                if path.ends_with(b".py") || path.ends_with(b".pyc") {
-                    crate::lastopen::set(path);
-                }
+                crate::lastopen::set(path);
             }
         }
         b"cpython.run_file" => {

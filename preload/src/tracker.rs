@@ -98,9 +98,8 @@ pub fn note_ran(path: &[u8], via: Via, use_opened: bool) {
         let mut buf = [0u8; crate::lastopen::CAP];
         let opened = crate::lastopen::take(&mut buf);
         if let Some(o) = opened.filter(|o| crate::lastopen::same_module(path, o)) {
-            // A sourceless .pyc (not in __pycache__) is shown where it is.
-            let legacy = !o.windows(13).any(|w| w == b"/__pycache__/");
-            return note_resolved(lookup_of(o), if legacy { o } else { path }, via);
+            // The sourceless .pyc is shown where it is.
+            return note_resolved(lookup_of(o), o, via);
         }
     }
     note_resolved(lookup, path, via);
