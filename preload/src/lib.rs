@@ -47,6 +47,7 @@ mod lastopen;
 mod native;
 mod seen;
 mod settings;
+mod spool;
 mod start;
 mod stdlib;
 mod sys;

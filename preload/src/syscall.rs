@@ -112,21 +112,53 @@ pub fn fallocate(fd: c_int, len: i64) -> c_int {
 }
 
 /// # Safety
-/// Both paths are NUL-terminated.
-pub unsafe fn link(old: *const c_char, new: *const c_char) -> c_int {
-    sys!(libc::SYS_linkat, AT_FDCWD, old, AT_FDCWD, new, 0) as c_int
-}
-
-/// # Safety
-/// Both paths are NUL-terminated.
-pub unsafe fn rename(old: *const c_char, new: *const c_char) -> c_int {
-    sys!(libc::SYS_renameat, AT_FDCWD, old, AT_FDCWD, new) as c_int
-}
-
-/// # Safety
 /// `path` is NUL-terminated.
 pub unsafe fn unlink(path: *const c_char) -> c_int {
     sys!(libc::SYS_unlinkat, AT_FDCWD, path, 0) as c_int
+}
+
+/// `openat(dir, name, flags, mode)`, relative to an open directory.
+///
+/// # Safety
+/// `name` is NUL-terminated.
+pub unsafe fn openat(dir: c_int, name: *const c_char, flags: c_int, mode: u32) -> c_int {
+    sys!(libc::SYS_openat, dir, name, flags, mode) as c_int
+}
+
+/// `fstat`: owner and mode of what `fd` is open on, or `-errno`.
+pub fn owner_and_mode(fd: c_int) -> Result<(u32, u32), c_int> {
+    // SAFETY: st is a valid out-buffer of the kernel's struct stat size.
+    let mut st: libc::stat = unsafe { core::mem::zeroed() };
+    let r = sys!(libc::SYS_fstat, fd, &mut st as *mut libc::stat);
+    if r < 0 {
+        Err(r as c_int)
+    } else {
+        Ok((st.st_uid, st.st_mode))
+    }
+}
+
+/// `linkat` within one open directory; never follows a symlink.
+///
+/// # Safety
+/// Both names are NUL-terminated.
+pub unsafe fn linkat(dir: c_int, old: *const c_char, new: *const c_char) -> c_int {
+    sys!(libc::SYS_linkat, dir, old, dir, new, 0) as c_int
+}
+
+/// `renameat` within one open directory.
+///
+/// # Safety
+/// Both names are NUL-terminated.
+pub unsafe fn renameat(dir: c_int, old: *const c_char, new: *const c_char) -> c_int {
+    sys!(libc::SYS_renameat, dir, old, dir, new) as c_int
+}
+
+/// `unlinkat(dir, name, 0)`.
+///
+/// # Safety
+/// `name` is NUL-terminated.
+pub unsafe fn unlinkat(dir: c_int, name: *const c_char) -> c_int {
+    sys!(libc::SYS_unlinkat, dir, name, 0) as c_int
 }
 
 /// # Safety

@@ -498,11 +498,7 @@ pub fn resume_after_failed_exec() {
             .config
             .as_ref()
             .map_or(&b""[..], |c| c.spool.as_bytes());
-        let mut shipped = path_in(spool, &[&w.view().id_hex(), b".json"]);
-        if let Some(p) = shipped.as_ptr() {
-            // SAFETY: p names the copy this process shipped moments ago.
-            unsafe { syscall::unlink(p) };
-        }
+        crate::spool::withdraw(spool, &w.view().id_hex());
     }
     w.reopen();
     STATE.store(READY, Ordering::Release);
@@ -532,40 +528,10 @@ fn ship(w: &Writer) -> bool {
     let mut json = Out::new(buf);
     render(&view, None, &Overrides::default(), &mut json);
     json.raw(b"\n");
-    let ok = !json.overflowed() && write_spool(spool, &id_hex, json.as_bytes());
+    let ok = !json.overflowed() && crate::spool::write(spool, &id_hex, json.as_bytes());
     // SAFETY: unmapping our own buffer.
     unsafe { syscall::munmap(out, out_len) };
     ok
-}
-
-/// Writes to a temp file, then `link`s it to its final name: a record that
-/// was already shipped (by the sweep, say) is never replaced or duplicated.
-fn write_spool(spool: &[u8], id_hex: &[u8; 32], json: &[u8]) -> bool {
-    let mut tmp = path_in(spool, &[b".", id_hex, b".tmp"]);
-    let mut fin = path_in(spool, &[id_hex, b".json"]);
-    let (Some(tmp), Some(fin)) = (tmp.as_ptr(), fin.as_ptr()) else {
-        return false;
-    };
-    let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | libc::O_NOFOLLOW | libc::O_CLOEXEC;
-    // SAFETY: tmp is NUL-terminated.
-    let fd = unsafe { syscall::open(tmp, flags, 0o644) };
-    if fd < 0 {
-        sys::debug(&[b"cannot write to spool ", spool]);
-        return false;
-    }
-    let written = sys::write_all(fd, json);
-    let closed = syscall::close(fd) == 0;
-    // SAFETY: both paths are NUL-terminated. A filesystem without hard links
-    // gets a rename (which may replace; ids are unique anyway).
-    let linked = written
-        && closed
-        && unsafe {
-            let r = syscall::link(tmp, fin);
-            r == 0 || r == -libc::EEXIST || syscall::rename(tmp, fin) == 0
-        };
-    // SAFETY: tmp is ours (gone already if rename ran).
-    unsafe { syscall::unlink(tmp) };
-    linked
 }
 
 #[cfg(test)]

@@ -7,10 +7,10 @@
 //! - `sweep`: ship the records that killed processes left on tmpfs;
 //! - `map`: build, query, inspect and compare package maps;
 //! - `config`: show and check the configuration the tracer would use;
-//! - `report`: answers from the store (text, CSV, JSON, HTML with charts);
 //! - `ingest`: store shipped records in SQLite or PostgreSQL;
 //! - `report`: answers from the store (text, CSV, JSON, HTML with charts);
-//! - `export`: the store as Parquet partitioned by day, or as NDJSON.
+//! - `export`: the store as Parquet partitioned by day, or as NDJSON;
+//! - `spool`: set up a spool directory with fan-out subdirectories.
 
 mod config;
 mod export_cmd;
@@ -20,6 +20,7 @@ mod msg;
 mod report_cmd;
 mod run;
 mod spool;
+mod spool_cmd;
 mod sweep;
 
 use clap::{Parser, Subcommand};
@@ -54,6 +55,8 @@ enum Command {
     Export(export_cmd::ExportArgs),
     /// Store shipped records (spool directories, NDJSON files) in SQLite or PostgreSQL.
     Ingest(ingest::IngestArgs),
+    /// Set up a spool directory (fan-out subdirectories for large sites).
+    Spool(spool_cmd::SpoolArgs),
 }
 
 /// Variables that name settings; an empty one means "not set", as in the tracer.
@@ -101,6 +104,7 @@ fn main() -> ExitCode {
         Command::Report(args) => report_cmd::run(args),
         Command::Export(args) => export_cmd::run(args),
         Command::Ingest(args) => ingest::run(args),
+        Command::Spool(args) => spool_cmd::run(args),
     };
     match result {
         Ok(code) => code,

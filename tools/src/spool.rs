@@ -1,12 +1,25 @@
-//! Writing shipped records into a spool directory.
+//! Writing shipped records into a spool directory, flat or fanned out.
 //!
-//! Same protocol as the tracer: write `.<id>.tmp`, then `link` it to
-//! `<id>.json`. `link` refuses to replace an existing name, so a record that
-//! its own process (or another sweep) already shipped is never duplicated.
+//! Same protocol and layout as the tracer (`preload/src/spool.rs`): the
+//! record goes into `<spool>/<hh>/` (the first [`FAN_OUT_DIGITS`] hex digits
+//! of its id) when that subdirectory exists as a real directory owned by root
+//! or by the spool's owner, else flat into `<spool>`. It is written to
+//! `.<id>.sweep-<pid>.tmp`, then `link`ed to `<id>.json`: `link` refuses to
+//! replace an existing name, so a record that its own process (or another
+//! sweep) already shipped is never duplicated.
+//!
+//! The sweep runs as root, so a symlink planted in a 1733 spool must never
+//! be followed: the subdirectory is checked with `lstat`, and a root-owned
+//! directory in a sticky spool cannot be renamed or removed by anyone else
+//! between the check and the write.
 
 use anyhow::{Context, Result};
 use std::io::Write;
-use std::path::Path;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+/// Fan-out subdirectories are named by this many leading hex digits of the id.
+pub const FAN_OUT_DIGITS: usize = 2;
 
 /// What happened to a record offered to the spool.
 #[derive(Debug, PartialEq, Eq)]
@@ -17,16 +30,46 @@ pub enum Shipped {
     AlreadyThere,
 }
 
-/// Puts `json` into `spool` as `<id_hex>.json`.
+/// Every fan-out subdirectory name, `00` to `ff`.
+pub fn fan_out_names() -> impl Iterator<Item = String> {
+    (0..16usize.pow(FAN_OUT_DIGITS as u32)).map(|i| format!("{i:0width$x}", width = FAN_OUT_DIGITS))
+}
+
+/// Whether `sub` is a fan-out directory the tools and the tracer write into:
+/// a real directory (not a symlink) owned by root or by the spool's owner.
+pub fn trusted_fan_out(spool_owner: u32, sub: &Path) -> bool {
+    std::fs::symlink_metadata(sub)
+        .is_ok_and(|m| m.file_type().is_dir() && (m.uid() == 0 || m.uid() == spool_owner))
+}
+
+/// The directory a record with this id goes to.
+pub fn dir_for(spool: &Path, id_hex: &str) -> PathBuf {
+    let owner = std::fs::metadata(spool).map_or(0, |m| m.uid());
+    match id_hex.get(..FAN_OUT_DIGITS) {
+        Some(prefix) if prefix.bytes().all(|c| c.is_ascii_hexdigit()) => {
+            let sub = spool.join(prefix.to_ascii_lowercase());
+            if trusted_fan_out(owner, &sub) {
+                sub
+            } else {
+                spool.to_path_buf()
+            }
+        }
+        _ => spool.to_path_buf(),
+    }
+}
+
+/// Puts `json` into `spool` as `<id_hex>.json` (in its fan-out subdirectory
+/// when there is one).
 pub fn ship(spool: &Path, id_hex: &str, json: &[u8]) -> Result<Shipped> {
-    let tmp = spool.join(format!(".{id_hex}.sweep-{}.tmp", std::process::id()));
-    let fin = spool.join(format!("{id_hex}.json"));
+    let dir = dir_for(spool, id_hex);
+    let tmp = dir.join(format!(".{id_hex}.sweep-{}.tmp", std::process::id()));
+    let fin = dir.join(format!("{id_hex}.json"));
     let result = (|| {
         let mut f = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(&tmp)
-            .with_context(|| format!("cannot write into spool {}", spool.display()))?;
+            .with_context(|| format!("cannot write into spool {}", dir.display()))?;
         f.write_all(json)?;
         f.write_all(b"\n")?;
         f.sync_all()?;

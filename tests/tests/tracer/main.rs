@@ -11,6 +11,8 @@
 //! - `accuracy`: only code that ran counts (opened, copied, compiled files do
 //!   not), whatever file it ran from (bytecode caches elsewhere, pyc files no
 //!   installer listed, zips); who imported each distribution, and when.
+//! - `spool`: the spool sink in both layouts (`pyusage spool init`), planted
+//!   symlinks and directories, a read-only or full spool.
 //! - `schema`: `docs/record.schema.json` against `docs/record.md`.
 //!
 //! Run one part with `cargo test -p pyusage-tests --test tracer exits::`.
@@ -21,3 +23,4 @@ mod exits;
 mod interpreters;
 mod packages;
 mod schema;
+mod spool;
