@@ -91,7 +91,13 @@ pub fn load(env: &Env) -> Config {
         (b"PYUSAGE_MAP", &mut config.map),
     ];
     for (name, slot) in overrides {
-        if let Some(p) = env.get(name).and_then(InlinePath::new) {
+        // Absolute paths only: a relative one would follow the process's
+        // working directory.
+        if let Some(p) = env
+            .get(name)
+            .filter(|v| v.first() == Some(&b'/'))
+            .and_then(InlinePath::new)
+        {
             *slot = p;
         }
     }

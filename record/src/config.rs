@@ -195,12 +195,9 @@ fn parse_value(v: &[u8]) -> Option<Value<'_>> {
         [b'\'', inner @ .., b'\''] if !inner.contains(&b'\'') => Some(Value::Str(inner, false)),
         b"true" => Some(Value::Bool(true)),
         b"false" => Some(Value::Bool(false)),
-        _ if !v.is_empty()
-            && v.iter()
-                .all(|c| c.is_ascii_digit() || b"+-._eE".contains(c)) =>
-        {
-            Some(Value::Num(v))
-        }
+        // Anything that may be a TOML number; `fraction_ppm` and
+        // `parse_u32` decide.
+        [b'0'..=b'9' | b'+' | b'-', ..] | b"inf" | b"nan" => Some(Value::Num(v)),
         _ => None,
     }
 }
@@ -229,23 +226,135 @@ fn string_path(s: &[u8], basic: bool) -> Option<InlinePath> {
     InlinePath::new(&buf[..len])
 }
 
-/// Parses `0`, `1`, `0.25`, `1.0`, `1e-3`-free decimals into parts per million.
+/// Reads a TOML number (integer or float: `1`, `0.25`, `1e-3`, `+5E-1`,
+/// `1_000e-6`, `0x1`, `-0.0`) in `0..=1` as parts per million, rounded to
+/// the nearest; a positive value never rounds down to 0 (one part per million
+/// is the finest sampling). `inf`, `nan` and anything outside `0..=1` are
+/// refused. No allocation: the tracer parses the config in every process.
 fn fraction_ppm(v: &[u8]) -> Option<u32> {
-    let (int, frac) = match v.iter().position(|&c| c == b'.') {
-        Some(dot) => (&v[..dot], &v[dot + 1..]),
-        None => (v, &b""[..]),
+    let (negative, body) = match v {
+        [b'+', rest @ ..] => (false, rest),
+        [b'-', rest @ ..] => (true, rest),
+        _ => (false, v),
     };
-    if int.is_empty() || !int.iter().chain(frac).all(u8::is_ascii_digit) || int.len() > 6 {
+    // Prefixed integers take no sign in TOML.
+    let radix = match body {
+        [b'0', b'x', ..] => Some(16),
+        [b'0', b'o', ..] => Some(8),
+        [b'0', b'b', ..] => Some(2),
+        _ => None,
+    };
+    if let Some(radix) = radix {
+        let value = (body.len() > 2 && body.len() == v.len())
+            .then(|| toml_digits(&body[2..], radix))
+            .flatten()?;
+        return (value <= 1).then_some(value as u32 * 1_000_000);
+    }
+    let (mantissa, exponent) = match body.iter().position(|&c| c == b'e' || c == b'E') {
+        Some(e) => (&body[..e], Some(&body[e + 1..])),
+        None => (body, None),
+    };
+    let (int, frac) = match mantissa.iter().position(|&c| c == b'.') {
+        Some(dot) => (&mantissa[..dot], Some(&mantissa[dot + 1..])),
+        None => (mantissa, None),
+    };
+    // TOML: no leading zeros, digits on both sides of a dot and underscores
+    // only between digits.
+    if int.len() > 1 && int[0] == b'0' {
         return None;
     }
-    let whole = crate::job::parse_u32(int)?;
-    let mut ppm = whole.checked_mul(1_000_000)?;
-    let mut scale = 100_000;
-    for &d in frac.iter().take(6) {
-        ppm += u32::from(d - b'0') * scale;
-        scale /= 10;
+    toml_digits(int, 10)?;
+    if let Some(f) = frac {
+        toml_digits(f, 10)?;
     }
-    (ppm <= 1_000_000).then_some(ppm)
+    let exp: i64 = match exponent {
+        None => 0,
+        Some(e) => {
+            let (neg, digits) = match e {
+                [b'+', rest @ ..] => (false, rest),
+                [b'-', rest @ ..] => (true, rest),
+                _ => (false, e),
+            };
+            let n = toml_digits(digits, 10).filter(|&n| n <= 1000)? as i64;
+            if neg {
+                -n
+            } else {
+                n
+            }
+        }
+    };
+    // The significant digits, and where the decimal point sits among them
+    // once scaled to parts per million.
+    let digits = || {
+        int.iter()
+            .chain(frac.unwrap_or(b""))
+            .copied()
+            .filter(u8::is_ascii_digit)
+    };
+    let total = digits().count() as i64;
+    let leading_zeros = digits().take_while(|&d| d == b'0').count() as i64;
+    if leading_zeros == total {
+        return Some(0); // zero, with any sign or exponent
+    }
+    if negative {
+        return None;
+    }
+    let frac_len =
+        digits().count() as i64 - int.iter().filter(|c| c.is_ascii_digit()).count() as i64;
+    // value * 10^6 = digits * 10^(exp - frac_len + 6); the integer part has
+    // `whole` digits.
+    let whole = total + exp - frac_len + 6;
+    if whole - leading_zeros > 7 {
+        return None; // at least 10^7 ppm
+    }
+    let mut ppm: u64 = 0;
+    let mut next = 0u8;
+    for (i, d) in digits().enumerate() {
+        let i = i as i64;
+        if i < whole {
+            ppm = ppm * 10 + u64::from(d - b'0');
+        } else if i == whole {
+            next = d - b'0';
+        }
+    }
+    for _ in total..whole.max(total) {
+        ppm *= 10;
+    }
+    if next >= 5 {
+        ppm += 1;
+    }
+    (ppm <= 1_000_000).then_some(ppm.max(1) as u32)
+}
+
+/// The value of `digits` in `radix`, with TOML's underscores (only between
+/// digits); `None` if empty, malformed or huge.
+fn toml_digits(digits: &[u8], radix: u32) -> Option<u64> {
+    if digits.is_empty() || digits[0] == b'_' || digits[digits.len() - 1] == b'_' {
+        return None;
+    }
+    let mut value: u64 = 0;
+    let mut previous_underscore = false;
+    for &c in digits {
+        if c == b'_' {
+            if previous_underscore {
+                return None;
+            }
+            previous_underscore = true;
+            continue;
+        }
+        previous_underscore = false;
+        let d = (c as char).to_digit(radix)?;
+        value = value
+            .saturating_mul(u64::from(radix))
+            .saturating_add(u64::from(d));
+    }
+    Some(value)
+}
+
+/// A configured path must be absolute: a relative one would be taken from
+/// each process's working directory, where no sweep ever looks.
+fn absolute_path(s: &[u8], basic: bool) -> Option<InlinePath> {
+    string_path(s, basic).filter(|p| p.as_bytes().first() == Some(&b'/'))
 }
 
 impl Config {
@@ -298,15 +407,18 @@ impl Config {
             (b"allow_user_config", Value::Bool(b)) => {
                 self.allow_user_config = if system { b } else { self.allow_user_config }
             }
-            (b"spool", Value::Str(s, basic)) => match string_path(s, basic) {
+            (b"spool", Value::Str(s, basic)) => match absolute_path(s, basic) {
                 Some(p) => self.spool = p,
                 None => return false,
             },
-            (b"runtime_dir", Value::Str(s, basic)) => match string_path(s, basic) {
+            (b"runtime_dir", Value::Str(s, basic)) => match absolute_path(s, basic) {
                 Some(p) => self.runtime_dir = p,
                 None => return false,
             },
-            (b"map", Value::Str(s, basic)) => match string_path(s, basic) {
+            // An empty map path means no map (raw paths are recorded).
+            (b"map", Value::Str(s, basic)) => match absolute_path(s, basic)
+                .or_else(|| string_path(s, basic).filter(InlinePath::is_empty))
+            {
                 Some(p) => self.map = p,
                 None => return false,
             },
@@ -391,10 +503,58 @@ mod tests {
     }
 
     #[test]
-    fn fractions() {
-        assert_eq!(fraction_ppm(b"1"), Some(1_000_000));
-        assert_eq!(fraction_ppm(b"0.000001"), Some(1));
-        assert_eq!(fraction_ppm(b"1.5"), None);
-        assert_eq!(fraction_ppm(b"-0.5"), None);
+    fn fractions_are_any_toml_number_in_range() {
+        for (text, ppm) in [
+            ("1", 1_000_000),
+            ("0", 0),
+            ("+1", 1_000_000),
+            ("1.0", 1_000_000),
+            ("0.25", 250_000),
+            ("0.000001", 1),
+            ("1e-3", 1_000),
+            ("1E-3", 1_000),
+            ("1e-03", 1_000),
+            ("+5e-1", 500_000),
+            ("2.5e-1", 250_000),
+            ("1_000e-6", 1_000),
+            ("0.000_5", 500),
+            ("10e-1", 1_000_000),
+            ("100e-2", 1_000_000),
+            ("0.1e1", 1_000_000),
+            ("-0.0", 0),
+            ("0e5", 0),
+            ("1e-9", 1),
+            ("0.0000004", 1),
+            ("0.0000015", 2),
+            ("0.3333333", 333_333),
+            ("0x1", 1_000_000),
+            ("0b0", 0),
+            ("0o1", 1_000_000),
+        ] {
+            assert_eq!(fraction_ppm(text.as_bytes()), Some(ppm), "{text}");
+        }
+        for text in [
+            "1.5", "-0.5", "2", "11e-1", "1e3", "inf", "+inf", "nan", "-nan", "1.", ".5", "01",
+            "1__0", "_1", "1_", "1e", "1e+", "0x", "0x2", "+0x1", "1.0.0", "1e-3e", "e-3",
+            "1e99999", "",
+        ] {
+            assert_eq!(fraction_ppm(text.as_bytes()), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn configured_paths_are_absolute() {
+        let mut c = Config::default();
+        c.apply(
+            b"spool = \"spool\"\nruntime_dir = './rt'\nmap = \"m.bin\"\nsample = 1e-3\n",
+            true,
+        );
+        assert_eq!((c.errors, c.first_error_line), (3, 1));
+        assert_eq!(c.map.as_bytes(), b"/var/lib/pyusage/map.bin");
+        c.apply(b"map = \"\"\n", true);
+        assert!(c.map.is_empty());
+        assert_eq!(c.spool.as_bytes(), b"/var/spool/pyusage");
+        assert_eq!(c.runtime_dir.as_bytes(), b"/dev/shm/pyusage");
+        assert_eq!(c.sample_ppm, 1_000);
     }
 }

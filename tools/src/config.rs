@@ -88,6 +88,13 @@ impl Settings {
     /// warning when it is set but the system file forbids it.
     fn allowed_env(&self, var: &str) -> Option<PathBuf> {
         let value = std::env::var_os(var).filter(|v| !v.is_empty())?;
+        if !value.as_encoded_bytes().starts_with(b"/") {
+            crate::msg::warning(format_args!(
+                "${var} is not an absolute path ({}); ignoring it, as the tracer does",
+                value.to_string_lossy()
+            ));
+            return None;
+        }
         if self.user_settings_allowed() {
             Some(PathBuf::from(value))
         } else {
@@ -264,6 +271,13 @@ pub fn check(file: &Path) -> Result<Vec<String>> {
             ("store", _) => problems.push(
                 "`store` must be a string: a path, sqlite:PATH or postgresql://...".to_owned(),
             ),
+            ("spool" | "runtime_dir" | "map", toml::Value::String(path))
+                if !(path.starts_with('/') || key == "map" && path.is_empty()) =>
+            {
+                problems.push(format!(
+                    "`{key}` must be an absolute path, not {path:?}: a relative one would be taken from each process's working directory"
+                ))
+            }
             _ => {}
         }
     }
@@ -271,7 +285,7 @@ pub fn check(file: &Path) -> Result<Vec<String>> {
     parsed.apply(text.as_bytes(), true);
     if parsed.errors > 0 {
         problems.push(format!(
-            "{} line(s) the tracer cannot use (first: line {}): check types (strings quoted, sample 0.0-1.0, record_bytes 4096-16777216)",
+            "{} line(s) the tracer cannot use (first: line {}): check types (strings quoted, paths absolute, sample a number from 0 to 1, record_bytes 4096-16777216)",
             parsed.errors, parsed.first_error_line
         ));
     }

@@ -33,15 +33,27 @@ fn config_check_accepts_a_good_file() {
     assert!(out.stdout.contains(&good.display().to_string()), "{out}");
     assert!(out.stderr.is_empty(), "{out}");
 
-    // The annotated example that ships with the package is good too.
-    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../packaging/config.toml");
-    config_check(&shipped).assert_ok();
+    // The annotated example that ships with the package is good too, once
+    // `make install` has filled in its directories.
+    let template = Path::new(env!("CARGO_MANIFEST_DIR")).join("../packaging/config.toml");
+    let filled = fs::read_to_string(template)
+        .unwrap()
+        .replace("@LOCALSTATEDIR@", "/var")
+        .replace("@SYSCONFDIR@", "/etc");
+    assert!(!filled.contains("@LOCAL") && !filled.contains("@SYSCONF"));
+    config_check(&config_file(dir.path(), "shipped.toml", &filled)).assert_ok();
 
     // Boundaries are inside the range.
     let edges = [
         "sample = 0\n",
         "sample = 1.0\n",
         "sample = 0.000001\n",
+        // Any TOML number: an admin's `1e-3` must not switch tracing off.
+        "sample = 1e-3\n",
+        "sample = 5E-1\n",
+        "sample = 1_0e-1\n",
+        "sample = 0x1\n",
+        "map = \"\"\n",
         "record_bytes = 4096\n",
         "record_bytes = 16777216\n",
         "",
@@ -79,7 +91,10 @@ fn config_check_rejects_bad_files_naming_them() {
         ("path as array", "map = [\"/m\"]\n", "line 1"),
         ("sample above 1", "sample = 1.5\n", "sample"),
         ("sample negative", "sample = -0.1\n", "sample"),
-        ("sample in exponent form", "sample = 1e-3\n", "sample"),
+        ("sample infinite", "sample = inf\n", "sample"),
+        ("relative spool", "spool = \"spool\"\n", "absolute"),
+        ("relative runtime_dir", "runtime_dir = './rt'\n", "absolute"),
+        ("relative map", "map = \"maps/map.bin\"\n", "absolute"),
         (
             "record_bytes too small",
             "record_bytes = 100\n",

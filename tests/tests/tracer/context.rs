@@ -620,3 +620,40 @@ fn pyusage_run_with_map() {
     let r = t.record_of(out.pid);
     assert!(r.package("six").is_some(), "{r:?}");
 }
+
+/// `sample` is any TOML number: `0e0` samples nothing, `1e0` everything
+/// (an admin's `1e-3` must not read as a bad line).
+#[test]
+fn sample_takes_any_toml_number() {
+    let py = or_skip!(py(), "3.11.7 missing");
+    let never = Tracer::new().with_config("sample = 0e0");
+    let (prog, _) = probe(&py, &never);
+    prog.run_both(&never).assert_success();
+    never.assert_nothing_written("sample = 0e0");
+
+    let always = Tracer::new().with_config("sample = 1e0");
+    let (prog, file) = probe(&py, &always);
+    let out = prog.run_both(&always);
+    always.record_of(out.pid).assert_unmapped_covers(&file);
+}
+
+/// A relative `PYUSAGE_RUNTIME_DIR` or `PYUSAGE_SPOOL` would follow the
+/// process's working directory, where no sweep looks: the tracer ignores
+/// them and keeps the configured directories.
+#[test]
+fn relative_env_dirs_are_ignored() {
+    let py = or_skip!(py(), "3.11.7 missing");
+    let t = Tracer::new()
+        .with_env("PYUSAGE_RUNTIME_DIR", "rt")
+        .with_env("PYUSAGE_SPOOL", "spool-here");
+    let cwd = t.scratch("cwd");
+    let (prog, file) = probe(&py, &t);
+    let out = prog.cwd(&cwd).run_traced(&t);
+    out.assert_success();
+    t.record_of(out.pid).assert_unmapped_covers(&file);
+    let left: Vec<_> = std::fs::read_dir(&cwd).unwrap().collect();
+    assert!(
+        left.is_empty(),
+        "the tracer wrote into the working directory: {left:?}"
+    );
+}
