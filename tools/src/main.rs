@@ -10,15 +10,18 @@
 //! - `ingest`: store shipped records in SQLite or PostgreSQL;
 //! - `report`: answers from the store (text, CSV, JSON, HTML with charts);
 //! - `export`: the store as Parquet partitioned by day, or as NDJSON;
-//! - `spool`: set up a spool directory with fan-out subdirectories.
+//! - `spool`: set up a spool directory with fan-out subdirectories;
+//! - `doctor`: check an installation, one line per check.
 
 mod config;
+mod doctor;
 mod export_cmd;
 mod ingest;
 mod map_cmd;
 mod msg;
 mod report_cmd;
 mod run;
+mod sinks;
 mod spool;
 mod spool_cmd;
 mod sweep;
@@ -57,6 +60,8 @@ enum Command {
     Ingest(ingest::IngestArgs),
     /// Set up a spool directory (fan-out subdirectories for large sites).
     Spool(spool_cmd::SpoolArgs),
+    /// Check an installation: config, map, directories, syslog, library, store (OK/WARN/FAIL).
+    Doctor(doctor::DoctorArgs),
 }
 
 /// Variables that name settings; an empty one means "not set", as in the tracer.
@@ -105,6 +110,7 @@ fn main() -> ExitCode {
         Command::Export(args) => export_cmd::run(args),
         Command::Ingest(args) => ingest::run(args),
         Command::Spool(args) => spool_cmd::run(args),
+        Command::Doctor(args) => doctor::run(args),
     };
     match result {
         Ok(code) => code,
