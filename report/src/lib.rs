@@ -14,6 +14,7 @@
 #![deny(missing_docs)]
 
 pub mod csv;
+pub mod data;
 pub mod export;
 pub mod format;
 pub mod html;

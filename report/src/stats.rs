@@ -28,6 +28,55 @@ pub fn mean(obs: &[(f64, f64)]) -> Option<f64> {
     (total > 0.0).then(|| obs.iter().map(|(v, w)| v * w).sum::<f64>() / total)
 }
 
+/// What the sections say of a weighted distribution (job sizes, processes
+/// per job, MPI tasks): total weight, weighted median, 90th percentile,
+/// mean and largest value.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Summary {
+    /// Total weight.
+    pub total: f64,
+    /// Weight of values of at most 1 (single-node jobs).
+    pub ones: f64,
+    /// Weighted median ([`quantile`] 0.5).
+    pub median: Option<f64>,
+    /// Weighted 90th percentile.
+    pub p90: Option<f64>,
+    /// Weighted mean.
+    pub mean: Option<f64>,
+    /// Largest value.
+    pub max: Option<f64>,
+}
+
+impl Summary {
+    /// Summarise `(value, weight)` pairs (grouped by value first, so that
+    /// sums add as a `GROUP BY value` would).
+    pub fn of(obs: impl IntoIterator<Item = (f64, f64)>) -> Summary {
+        let mut v = group(obs);
+        Summary {
+            total: v.iter().map(|o| o.1).sum(),
+            ones: v.iter().filter(|o| o.0 <= 1.0).map(|o| o.1).sum(),
+            mean: mean(&v),
+            max: v.last().map(|o| o.0),
+            median: quantile(&mut v, 0.5),
+            p90: quantile(&mut v, 0.9),
+        }
+    }
+}
+
+/// `(value, weight)` pairs summed per value, in value order.
+pub fn group(obs: impl IntoIterator<Item = (f64, f64)>) -> Vec<(f64, f64)> {
+    let mut v: Vec<(f64, f64)> = obs.into_iter().collect();
+    v.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut out: Vec<(f64, f64)> = Vec::with_capacity(v.len());
+    for (x, w) in v {
+        match out.last_mut() {
+            Some(last) if last.0 == x => last.1 += w,
+            _ => out.push((x, w)),
+        }
+    }
+    out
+}
+
 /// Pearson correlation of two presence indicators (the phi coefficient)
 /// over `n` observations, `a` and `b` of which have each, `ab` both.
 /// `None` when either is present everywhere or nowhere (no variance).
@@ -53,6 +102,20 @@ mod tests {
         assert_eq!(quantile(&mut w, 0.5), Some(16.0));
         assert_eq!(quantile(&mut [], 0.5), None);
         assert_eq!(mean(&[(1.0, 1.0), (4.0, 3.0)]), Some(3.25));
+    }
+
+    #[test]
+    fn summaries_group_equal_values() {
+        let s = Summary::of([(4.0, 1.0), (1.0, 1.0), (4.0, 1.0), (2.0, 1.0)]);
+        assert_eq!(s.total, 4.0);
+        assert_eq!(s.ones, 1.0);
+        assert_eq!((s.median, s.p90, s.max), (Some(2.0), Some(4.0), Some(4.0)));
+        assert_eq!(s.mean, Some(2.75));
+        assert_eq!(Summary::of([]).median, None);
+        assert_eq!(
+            group([(2.0, 1.0), (1.0, 2.0), (2.0, 3.0)]),
+            [(1.0, 2.0), (2.0, 4.0)]
+        );
     }
 
     #[test]

@@ -174,3 +174,132 @@ impl Db {
         Ok(())
     }
 }
+
+/// One row of [`Db::scan`], typed access by column position, without
+/// converting every cell to a [`Value`] first (the loader reads millions).
+pub enum Row<'a> {
+    /// A row from SQLite.
+    Sqlite(&'a rusqlite::Row<'a>),
+    /// A row from PostgreSQL.
+    Postgres(&'a postgres::Row),
+}
+
+impl Row<'_> {
+    /// An integer column (reals are truncated); `None` for NULL.
+    pub fn int(&self, i: usize) -> Result<Option<i64>> {
+        match self {
+            Row::Sqlite(r) => {
+                use rusqlite::types::ValueRef;
+                Ok(match r.get_ref(i)? {
+                    ValueRef::Null => None,
+                    ValueRef::Integer(v) => Some(v),
+                    ValueRef::Real(v) => Some(v as i64),
+                    _ => bail!("column {i} is not a number"),
+                })
+            }
+            Row::Postgres(r) => {
+                use postgres::types::Type;
+                let t = r.columns()[i].type_();
+                Ok(if *t == Type::INT8 {
+                    r.try_get::<_, Option<i64>>(i)?
+                } else if *t == Type::INT4 {
+                    r.try_get::<_, Option<i32>>(i)?.map(i64::from)
+                } else if *t == Type::INT2 {
+                    r.try_get::<_, Option<i16>>(i)?.map(i64::from)
+                } else {
+                    self.real(i)?.map(|v| v as i64)
+                })
+            }
+        }
+    }
+
+    /// A real column (integers converted); `None` for NULL.
+    pub fn real(&self, i: usize) -> Result<Option<f64>> {
+        match self {
+            Row::Sqlite(r) => {
+                use rusqlite::types::ValueRef;
+                Ok(match r.get_ref(i)? {
+                    ValueRef::Null => None,
+                    ValueRef::Integer(v) => Some(v as f64),
+                    ValueRef::Real(v) => Some(v),
+                    _ => bail!("column {i} is not a number"),
+                })
+            }
+            Row::Postgres(r) => {
+                use postgres::types::Type;
+                let t = r.columns()[i].type_();
+                Ok(if *t == Type::FLOAT8 {
+                    r.try_get::<_, Option<f64>>(i)?
+                } else if *t == Type::FLOAT4 {
+                    r.try_get::<_, Option<f32>>(i)?.map(f64::from)
+                } else {
+                    self.int(i)?.map(|v| v as f64)
+                })
+            }
+        }
+    }
+
+    /// A text column; `None` for NULL.
+    pub fn text(&self, i: usize) -> Result<Option<&str>> {
+        match self {
+            Row::Sqlite(r) => {
+                use rusqlite::types::ValueRef;
+                Ok(match r.get_ref(i)? {
+                    ValueRef::Null => None,
+                    ValueRef::Text(t) => Some(std::str::from_utf8(t)?),
+                    _ => bail!("column {i} is not text"),
+                })
+            }
+            Row::Postgres(r) => Ok(r.try_get::<_, Option<&str>>(i)?),
+        }
+    }
+}
+
+impl Db {
+    /// Run a query and hand each row to `f` as it arrives, with typed
+    /// access ([`Row`]); both backends stream.
+    pub fn scan(&mut self, sql: &str, mut f: impl FnMut(&Row) -> Result<()>) -> Result<()> {
+        let _t = Timing::start(sql);
+        match self {
+            Db::Sqlite(c) => {
+                let mut st = c.prepare(sql).with_context(|| short(sql))?;
+                let mut rows = st.query([]).with_context(|| short(sql))?;
+                while let Some(r) = rows.next()? {
+                    f(&Row::Sqlite(r))?;
+                }
+            }
+            Db::Postgres(c) => {
+                use postgres::fallible_iterator::FallibleIterator;
+                let none: [&(dyn postgres::types::ToSql + Sync); 0] = [];
+                let mut rows = c.query_raw(sql, none).with_context(|| short(sql))?;
+                while let Some(r) = rows.next()? {
+                    f(&Row::Postgres(&r))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// For SQLite, read the file through a memory map (no copy per page);
+    /// a failure only costs speed.
+    pub fn map_file(&mut self) {
+        if let Db::Sqlite(c) = self {
+            let _ = c.execute_batch("PRAGMA mmap_size = 68719476736");
+        }
+    }
+
+    /// For SQLite, a second read-only connection to the same file, so that
+    /// a loader can read two tables at once; `None` for PostgreSQL or an
+    /// in-memory database.
+    pub fn second_reader(&self) -> Option<Db> {
+        let Db::Sqlite(c) = self else { return None };
+        let path = c.path().filter(|p| !p.is_empty())?;
+        let flags =
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let c = rusqlite::Connection::open_with_flags(path, flags).ok()?;
+        c.busy_timeout(std::time::Duration::from_secs(10)).ok()?;
+        let mut db = Db::Sqlite(c);
+        db.map_file();
+        Some(db)
+    }
+}

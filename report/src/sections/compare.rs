@@ -1,12 +1,12 @@
 //! Section 11: Compare: two clusters, or two periods, side by side (do users change
 //! their workflow when they move to a GPU system?).
 
-use super::{dist_stats, title, totals, DistStats, Options, Totals};
+use super::jobsize::size_summary;
+use super::{dist_stats, jobs_where, title, totals, DistStats, Options, Totals};
+use crate::data::{Data, Selection};
 use crate::model::{Chart, Kind, Section, Table, Value};
-use crate::query::{self, Db, Filters};
-use crate::stats::quantile;
+use crate::query::Filters;
 use crate::time::{self, DAY_US};
-use anyhow::Result;
 use std::collections::HashMap;
 
 /// Length of each period of `--compare-period` when `--since` is not given.
@@ -36,48 +36,35 @@ struct Side {
     label: String,
     totals: Totals,
     stats: Vec<DistStats>,
-    median_nodes: HashMap<i64, f64>,
-    cuda_jobs: HashMap<i64, f64>,
+    median_nodes: HashMap<u32, f64>,
+    cuda_jobs: HashMap<u32, f64>,
 }
 
-fn side(db: &mut Db, f: &Filters, label: String, names: &HashMap<i64, String>) -> Result<Side> {
-    query::prepare(db, f)?;
-    let totals = totals(db)?;
-    let stats = dist_stats(db, names)?;
-    let mut per: HashMap<i64, Vec<(f64, f64)>> = HashMap::new();
-    for r in db.rows(
-        "SELECT jd.dist, j.nodes, CAST(SUM(j.w) AS DOUBLE PRECISION)
-         FROM r_jd jd JOIN r_j j ON j.job = jd.job GROUP BY jd.dist, j.nodes",
-    )? {
-        per.entry(r[0].num().unwrap_or(0.0) as i64)
-            .or_default()
-            .push((r[1].num().unwrap_or(1.0), r[2].num().unwrap_or(0.0)));
-    }
-    let median_nodes = per
-        .into_iter()
-        .filter_map(|(k, mut v)| Some((k, quantile(&mut v, 0.5)?)))
+fn side(d: &Data, f: &Filters, label: String) -> Side {
+    let sel = Selection::new(d, f);
+    let totals = totals(d, &sel);
+    let stats = dist_stats(d, &sel);
+    let median_nodes = stats
+        .iter()
+        .filter_map(|s| Some((s.id, size_summary(&sel, s.id).median?)))
         .collect();
-    let cuda_jobs = db
-        .rows(
-            "SELECT jd.dist, CAST(SUM(j.w) AS DOUBLE PRECISION)
-             FROM r_jd jd JOIN r_j j ON j.job = jd.job WHERE j.cuda = 1 GROUP BY jd.dist",
-        )?
-        .into_iter()
-        .map(|r| (r[0].num().unwrap_or(0.0) as i64, r[1].num().unwrap_or(0.0)))
+    let cuda_jobs = stats
+        .iter()
+        .filter_map(|s| Some((s.id, jobs_where(&sel, s.id, |j| j.cuda)?)))
         .collect();
-    Ok(Side {
+    Side {
         label,
         totals,
         stats,
         median_nodes,
         cuda_jobs,
-    })
+    }
 }
 
 /// The two selections to compare, with their labels.
-fn sides(db: &mut Db, opts: &Options, cmp: &Compare) -> Result<[(Filters, String); 2]> {
+fn sides(d: &Data, opts: &Options, cmp: &Compare) -> [(Filters, String); 2] {
     let f = &opts.filters;
-    Ok(match cmp {
+    match cmp {
         Compare::Clusters(a, b) => [
             (
                 Filters {
@@ -97,10 +84,7 @@ fn sides(db: &mut Db, opts: &Options, cmp: &Compare) -> Result<[(Filters, String
         Compare::Periods => {
             let until = match f.until_us {
                 Some(u) => u,
-                None => {
-                    db.num("SELECT CAST(MAX(start_us) AS DOUBLE PRECISION) FROM processes")? as i64
-                        + 1
-                }
+                None => d.procs.iter().map(|p| p.start_us).max().unwrap_or(0) + 1,
             };
             let since = f.since_us.unwrap_or(until - DEFAULT_PERIOD_US);
             let len = until - since;
@@ -124,19 +108,13 @@ fn sides(db: &mut Db, opts: &Options, cmp: &Compare) -> Result<[(Filters, String
                 ),
             ]
         }
-    })
+    }
 }
 
-pub(super) fn section(
-    db: &mut Db,
-    opts: &Options,
-    cmp: &Compare,
-    names: &HashMap<i64, String>,
-    limit: usize,
-) -> Result<Section> {
-    let [(fa, la), (fb, lb)] = sides(db, opts, cmp)?;
-    let a = side(db, &fa, la, names)?;
-    let b = side(db, &fb, lb, names)?;
+pub(super) fn section(d: &Data, opts: &Options, cmp: &Compare, limit: usize) -> Section {
+    let [(fa, la), (fb, lb)] = sides(d, opts, cmp);
+    let a = side(d, &fa, la);
+    let b = side(d, &fb, lb);
     let mut s = Section::new(
         "compare",
         title("compare"),
@@ -179,8 +157,8 @@ pub(super) fn section(
         }
     };
     // Union of packages, ranked by the larger of the two user shares.
-    let mut ids: Vec<(i64, String, f64)> = Vec::new();
-    let find = |x: &Side, id: i64| x.stats.iter().find(|d| d.id == id).cloned();
+    let mut ids: Vec<(u32, String, f64)> = Vec::new();
+    let find = |x: &Side, id: u32| x.stats.iter().find(|d| d.id == id).cloned();
     for d in a.stats.iter().chain(&b.stats) {
         if ids.iter().any(|e| e.0 == d.id) {
             continue;
@@ -248,5 +226,5 @@ pub(super) fn section(
         groups,
         kind: Kind::Share,
     });
-    Ok(s)
+    s
 }

@@ -6,8 +6,7 @@ use crate::model::{Chart, Kind, Section, Table, Value};
 use anyhow::Result;
 use std::collections::HashMap;
 
-/// Outcomes, in display order (the `outcome` column of `r_p`).
-pub(super) const OUTCOMES: [&str; 5] = ["exit 0", "non-zero exit", "signalled", "vanished", "exec"];
+use crate::data::OUTCOMES;
 
 pub(super) fn section(ctx: &mut Ctx) -> Result<Section> {
     let mut s = Section::new(
@@ -17,16 +16,20 @@ pub(super) fn section(ctx: &mut Ctx) -> Result<Section> {
          (killed without a chance to write: walltime, OOM, SIGKILL; shipped by the \
          sweep); or replaced by exec.",
     );
-    let overall: HashMap<String, f64> = ctx
-        .db
-        .rows("SELECT outcome, CAST(SUM(w) AS DOUBLE PRECISION) FROM r_p GROUP BY outcome")?
-        .into_iter()
-        .map(|r| {
-            (
-                r[0].text().unwrap_or("").to_string(),
-                r[1].num().unwrap_or(0.0),
-            )
-        })
+    let (d, sel) = (ctx.data, ctx.sel);
+    // Weight per outcome, overall and per package set.
+    let mut per_set: Vec<[f64; 5]> = vec![[0.0; 5]; d.set_count()];
+    let mut all = [0.0; 5];
+    for &i in &sel.procs {
+        let p = &d.procs[i as usize];
+        all[p.outcome as usize] += p.w();
+        per_set[p.set as usize][p.outcome as usize] += p.w();
+    }
+    let overall: HashMap<&str, f64> = OUTCOMES
+        .iter()
+        .zip(all)
+        .filter(|(_, w)| *w > 0.0)
+        .map(|(o, w)| (*o, w))
         .collect();
     let total: f64 = overall.values().sum();
     let share = |k: &str| overall.get(k).copied().unwrap_or(0.0) / total.max(f64::MIN_POSITIVE);
@@ -65,20 +68,6 @@ pub(super) fn section(ctx: &mut Ctx) -> Result<Section> {
         kind: Kind::Share,
     });
 
-    let mut per: HashMap<i64, HashMap<String, f64>> = HashMap::new();
-    for r in ctx.db.rows(
-        "SELECT sd.dist, x.outcome, CAST(SUM(x.w) AS DOUBLE PRECISION)
-         FROM (SELECT pset, outcome, SUM(w) AS w FROM r_p GROUP BY pset, outcome) x
-         JOIN r_sd sd ON sd.pset = x.pset
-         GROUP BY sd.dist, x.outcome",
-    )? {
-        per.entry(r[0].num().unwrap_or(0.0) as i64)
-            .or_default()
-            .insert(
-                r[1].text().unwrap_or("").to_string(),
-                r[2].num().unwrap_or(0.0),
-            );
-    }
     let mut t = Table::new(
         "by-package",
         "How processes ended, per package",
@@ -98,9 +87,17 @@ pub(super) fn section(ctx: &mut Ctx) -> Result<Section> {
             .then(a.name.cmp(&b.name))
     });
     for d in ranked.into_iter().take(ctx.limit) {
-        let m = per.remove(&d.id).unwrap_or_default();
-        let n: f64 = m.values().sum();
-        let sh = |k: &str| m.get(k).copied().unwrap_or(0.0) / n.max(f64::MIN_POSITIVE);
+        let mut m = [0.0; 5];
+        for &set in &sel.dist_sets[d.id as usize] {
+            for (a, b) in m.iter_mut().zip(per_set[set as usize]) {
+                *a += b;
+            }
+        }
+        let n: f64 = m.iter().sum();
+        let sh = |k: &str| {
+            let i = OUTCOMES.iter().position(|o| *o == k).unwrap_or(0);
+            m[i] / n.max(f64::MIN_POSITIVE)
+        };
         t.rows.push(vec![
             Value::from(d.name.as_str()),
             Value::Num(n),

@@ -3,9 +3,8 @@
 
 use super::{title, Ctx};
 use crate::model::{Chart, Kind, Section, Table, Value};
-use crate::stats::{mean, quantile};
+use crate::stats::{group, Summary};
 use anyhow::Result;
-use std::collections::HashMap;
 
 const BINS: [(f64, &str); 10] = [
     (1.0, "1"),
@@ -28,54 +27,65 @@ pub(super) fn section(ctx: &mut Ctx) -> Result<Section> {
          something new (forked_from) and processes that forked (forks > 0), and the \
          MPI task count of jobs whose processes loaded an MPI library.",
     );
-    let mut per_job: Vec<(f64, f64)> = ctx
-        .db
-        .rows(
-            "SELECT CAST(ROUND(np) AS INTEGER), CAST(SUM(w) AS DOUBLE PRECISION)
-             FROM r_j GROUP BY CAST(ROUND(np) AS INTEGER)",
-        )?
-        .into_iter()
-        .map(|r| {
-            (
-                r[0].num().unwrap_or(1.0).max(1.0),
-                r[1].num().unwrap_or(0.0),
-            )
-        })
-        .collect();
+    let (d, sel) = (ctx.data, ctx.sel);
+    // Processes per job, rounded to whole processes (at least 1).
+    let per_job = group(
+        sel.job_list
+            .iter()
+            .map(|&j| (sel.job(j).np.round().max(1.0), sel.job(j).w)),
+    );
+    let spread = Summary::of(per_job.iter().copied());
     s.fact(
         "mean_processes_per_job",
         "mean processes per job",
-        Value::from(mean(&per_job)),
+        Value::from(spread.mean),
         Kind::Number,
     );
     s.fact(
         "median_processes_per_job",
         "median",
-        Value::from(quantile(&mut per_job, 0.5)),
+        Value::from(spread.median),
         Kind::Number,
     );
-    let fr = ctx.db.rows(
-        "SELECT CAST(SUM(w) AS DOUBLE PRECISION),
-                CAST(SUM(CASE WHEN forked_from IS NOT NULL THEN w ELSE 0 END) AS DOUBLE PRECISION),
-                CAST(SUM(CASE WHEN forks > 0 THEN w ELSE 0 END) AS DOUBLE PRECISION),
-                CAST(SUM(CASE WHEN mpi = 1 THEN w ELSE 0 END) AS DOUBLE PRECISION)
-         FROM r_p",
-    )?;
-    let n = |i: usize| fr[0][i].num().unwrap_or(0.0);
-    let total = n(0).max(f64::MIN_POSITIVE);
+    // Per package set: weight of all processes, fork children, forking
+    // processes, and either; and the same overall.
+    let mut per_set: Vec<[f64; 4]> = vec![[0.0; 4]; d.set_count()];
+    let (mut all, mut children, mut forking, mut mpi) = (0.0, 0.0, 0.0, 0.0);
+    for &i in &sel.procs {
+        let p = &d.procs[i as usize];
+        let w = p.w();
+        let f = &mut per_set[p.set as usize];
+        f[0] += w;
+        all += w;
+        if p.fork_child {
+            f[1] += w;
+            children += w;
+        }
+        if p.forked {
+            f[2] += w;
+            forking += w;
+        }
+        if p.fork_child || p.forked {
+            f[3] += w;
+        }
+        if p.mpi {
+            mpi += w;
+        }
+    }
+    let total = all.max(f64::MIN_POSITIVE);
     s.fact(
         "fork_child_share",
         "fork children",
-        n(1) / total,
+        children / total,
         Kind::Share,
     );
     s.fact(
         "forking_share",
         "processes that forked",
-        n(2) / total,
+        forking / total,
         Kind::Share,
     );
-    s.fact("mpi_share", "processes with MPI", n(3) / total, Kind::Share);
+    s.fact("mpi_share", "processes with MPI", mpi / total, Kind::Share);
     let mut bins = vec![0.0; BINS.len()];
     for (k, w) in &per_job {
         let i = BINS
@@ -96,43 +106,6 @@ pub(super) fn section(ctx: &mut Ctx) -> Result<Section> {
             .collect(),
     });
 
-    let mut procs: HashMap<i64, Vec<(f64, f64)>> = HashMap::new();
-    for r in ctx.db.rows(
-        "SELECT jd.dist, CAST(ROUND(j.np) AS INTEGER), CAST(SUM(j.w) AS DOUBLE PRECISION)
-         FROM r_jd jd JOIN r_j j ON j.job = jd.job
-         GROUP BY jd.dist, CAST(ROUND(j.np) AS INTEGER)",
-    )? {
-        procs
-            .entry(r[0].num().unwrap_or(0.0) as i64)
-            .or_default()
-            .push((r[1].num().unwrap_or(1.0), r[2].num().unwrap_or(0.0)));
-    }
-    let mut tasks: HashMap<i64, Vec<(f64, f64)>> = HashMap::new();
-    for r in ctx.db.rows(
-        "SELECT jd.dist, j.tasks, CAST(SUM(j.w) AS DOUBLE PRECISION)
-         FROM r_jd jd JOIN r_j j ON j.job = jd.job
-         WHERE j.mpi = 1 AND j.tasks IS NOT NULL
-         GROUP BY jd.dist, j.tasks",
-    )? {
-        tasks
-            .entry(r[0].num().unwrap_or(0.0) as i64)
-            .or_default()
-            .push((r[1].num().unwrap_or(1.0), r[2].num().unwrap_or(0.0)));
-    }
-    let mut forks: HashMap<i64, (f64, f64, f64, f64)> = HashMap::new();
-    for r in ctx.db.rows(
-        "SELECT sd.dist, CAST(SUM(x.w) AS DOUBLE PRECISION), CAST(SUM(x.wc) AS DOUBLE PRECISION),
-                CAST(SUM(x.wf) AS DOUBLE PRECISION), CAST(SUM(x.wa) AS DOUBLE PRECISION)
-         FROM (SELECT pset, SUM(w) AS w,
-                      SUM(CASE WHEN forked_from IS NOT NULL OR forks > 0 THEN w ELSE 0 END) AS wa,
-                      SUM(CASE WHEN forked_from IS NOT NULL THEN w ELSE 0 END) AS wc,
-                      SUM(CASE WHEN forks > 0 THEN w ELSE 0 END) AS wf
-               FROM r_p GROUP BY pset) x
-         JOIN r_sd sd ON sd.pset = x.pset GROUP BY sd.dist",
-    )? {
-        let g = |i: usize| r[i].num().unwrap_or(0.0);
-        forks.insert(g(0) as i64, (g(1), g(2), g(3), g(4)));
-    }
     let mut t = Table::new(
         "by-package",
         "Fan-out per package",
@@ -152,33 +125,30 @@ pub(super) fn section(ctx: &mut Ctx) -> Result<Section> {
     let mut ranked: Vec<_> = ctx.stats.iter().collect();
     ranked.sort_by(|a, b| b.jobs.total_cmp(&a.jobs).then(a.name.cmp(&b.name)));
     for d in ranked.into_iter().take(ctx.limit) {
-        let mut p = procs.remove(&d.id).unwrap_or_default();
-        let mut tk = tasks.remove(&d.id).unwrap_or_default();
-        let (w, wc, wf, wa) = forks.get(&d.id).copied().unwrap_or((0.0, 0.0, 0.0, 0.0));
+        let jobs = &sel.dist_jobs[d.id as usize];
+        let procs = Summary::of(jobs.iter().map(|&j| (sel.job(j).np.round(), sel.job(j).w)));
+        let tasks = Summary::of(jobs.iter().filter_map(|&j| {
+            let j = sel.job(j);
+            Some((j.tasks.filter(|_| j.mpi)? as f64, j.w))
+        }));
+        let mut f = [0.0; 4];
+        for &set in &sel.dist_sets[d.id as usize] {
+            for (a, b) in f.iter_mut().zip(per_set[set as usize]) {
+                *a += b;
+            }
+        }
+        let [w, wc, wf, wa] = f;
         let w = w.max(f64::MIN_POSITIVE);
-        let med = quantile(&mut p, 0.5);
-        let maxp = p.iter().map(|o| o.0).fold(f64::NAN, f64::max);
-        let mpi_jobs: f64 = tk.iter().map(|o| o.1).sum();
-        let med_t = quantile(&mut tk, 0.5);
-        let max_t = tk.iter().map(|o| o.0).fold(f64::NAN, f64::max);
         t.rows.push(vec![
             Value::from(d.name.as_str()),
             Value::Num(d.jobs),
-            Value::from(med),
-            if maxp.is_nan() {
-                Value::Null
-            } else {
-                Value::Num(maxp)
-            },
+            Value::from(procs.median),
+            Value::from(procs.max),
             Value::Num(wc / w),
             Value::Num(wf / w),
-            Value::Num(mpi_jobs),
-            Value::from(med_t),
-            if max_t.is_nan() {
-                Value::Null
-            } else {
-                Value::Num(max_t)
-            },
+            Value::Num(tasks.total),
+            Value::from(tasks.median),
+            Value::from(tasks.max),
         ]);
         if bars.len() < 15 {
             bars.push((d.name.clone(), wa / w));

@@ -5,6 +5,7 @@
 use super::{title, Ctx};
 use crate::model::{Chart, Kind, Section, Table, Value};
 use anyhow::Result;
+use std::collections::HashMap;
 
 pub(super) fn section(ctx: &mut Ctx) -> Result<Section> {
     let mut s = Section::new(
@@ -15,22 +16,24 @@ pub(super) fn section(ctx: &mut Ctx) -> Result<Section> {
          (records of schema 2) that loaded no GPU library show where GPU nodes ran \
          CPU-only Python.",
     );
-    let row = ctx.db.rows(
-        "SELECT CAST(SUM(w) AS DOUBLE PRECISION),
-                CAST(SUM(CASE WHEN cuda = 1 THEN w ELSE 0 END) AS DOUBLE PRECISION),
-                CAST(SUM(CASE WHEN gpus > 0 THEN w ELSE 0 END) AS DOUBLE PRECISION),
-                CAST(SUM(CASE WHEN gpus > 0 AND cuda = 0 THEN w ELSE 0 END) AS DOUBLE PRECISION),
-                COUNT(gpus)
-         FROM r_j",
-    )?;
-    let r = &row[0];
-    let (jobs, cuda_jobs, alloc, alloc_idle, known) = (
-        r[0].num().unwrap_or(0.0),
-        r[1].num().unwrap_or(0.0),
-        r[2].num().unwrap_or(0.0),
-        r[3].num().unwrap_or(0.0),
-        r[4].num().unwrap_or(0.0),
-    );
+    let sel = ctx.sel;
+    let (mut jobs, mut cuda_jobs, mut alloc, mut alloc_idle, mut known) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    for &j in &sel.job_list {
+        let j = sel.job(j);
+        jobs += j.w;
+        if j.cuda {
+            cuda_jobs += j.w;
+        }
+        if j.gpus.is_some_and(|g| g > 0) {
+            alloc += j.w;
+            if !j.cuda {
+                alloc_idle += j.w;
+            }
+        }
+        if j.gpus.is_some() {
+            known += 1.0;
+        }
+    }
     let share = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
     s.fact("cuda_jobs", "jobs that loaded CUDA", cuda_jobs, Kind::Count);
     s.fact(
@@ -56,14 +59,11 @@ pub(super) fn section(ctx: &mut Ctx) -> Result<Section> {
         );
     }
 
-    let jobs_cuda = ctx.by_dist(
-        "SELECT jd.dist, CAST(SUM(j.w) AS DOUBLE PRECISION)
-         FROM r_jd jd JOIN r_j j ON j.job = jd.job WHERE j.cuda = 1 GROUP BY jd.dist",
-    )?;
-    let users_cuda = ctx.by_dist(
-        "SELECT ud.dist, CAST(SUM(u.w) AS DOUBLE PRECISION)
-         FROM r_ud ud JOIN r_u u ON u.uid = ud.uid WHERE ud.cuda = 1 GROUP BY ud.dist",
-    )?;
+    let jobs_cuda: HashMap<u32, f64> = ctx
+        .stats
+        .iter()
+        .filter_map(|d| Some((d.id, ctx.jobs_where(d.id, |j| j.cuda)?)))
+        .collect();
     let mut t = Table::new(
         "cuda",
         "Jobs and users that loaded CUDA, per package",
@@ -87,7 +87,7 @@ pub(super) fn section(ctx: &mut Ctx) -> Result<Section> {
     let mut groups = Vec::new();
     for d in ranked.iter().take(ctx.limit) {
         let cj = jobs_cuda.get(&d.id).copied().unwrap_or(0.0);
-        let cu = users_cuda.get(&d.id).copied().unwrap_or(0.0);
+        let cu = ctx.users_where(d.id, |u| u.cuda);
         t.rows.push(vec![
             Value::from(d.name.as_str()),
             Value::Num(d.jobs),
@@ -109,15 +109,16 @@ pub(super) fn section(ctx: &mut Ctx) -> Result<Section> {
         kind: Kind::Count,
     });
 
-    let cond = if have_alloc {
-        "j.gpus > 0 AND j.cuda = 0"
-    } else {
-        "j.cuda = 0"
-    };
-    let idle = ctx.by_dist(&format!(
-        "SELECT jd.dist, CAST(SUM(j.w) AS DOUBLE PRECISION)
-         FROM r_jd jd JOIN r_j j ON j.job = jd.job WHERE {cond} GROUP BY jd.dist"
-    ))?;
+    let idle: HashMap<u32, f64> = ctx
+        .stats
+        .iter()
+        .filter_map(|d| {
+            let w = ctx.jobs_where(d.id, |j| {
+                !j.cuda && (!have_alloc || j.gpus.is_some_and(|g| g > 0))
+            })?;
+            Some((d.id, w))
+        })
+        .collect();
     let mut rows: Vec<(String, f64, f64)> = idle
         .iter()
         .map(|(id, w)| {

@@ -2,8 +2,8 @@
 //! environments (map labels or prefixes) and `sys.prefix`, by users and jobs.
 
 use super::{title, Ctx};
+use crate::data::{Selection, NONE};
 use crate::model::{Chart, Kind, Section, Table, Value};
-use crate::query::lit;
 use anyhow::Result;
 
 pub(super) fn section(ctx: &mut Ctx) -> Result<Section> {
@@ -14,30 +14,16 @@ pub(super) fn section(ctx: &mut Ctx) -> Result<Section> {
          packages came from (the package map's labels, or prefixes), and the \
          interpreters' sys.prefix, by users, jobs and processes.",
     );
-    // Interpreter rows -> "cpython 3.11".
-    ctx.db.exec("DROP TABLE IF EXISTS r_lab")?;
-    ctx.db
-        .exec("CREATE TEMP TABLE r_lab (id BIGINT, label TEXT)")?;
-    for r in ctx
-        .db
-        .rows("SELECT id, implementation, version FROM interpreters")?
-    {
-        let minor = r[2]
-            .text()
-            .map(|v| v.split('.').take(2).collect::<Vec<_>>().join("."))
-            .unwrap_or_else(|| "unknown version".into());
-        let label = format!("{} {minor}", r[1].text().unwrap_or("?"));
-        ctx.db.exec(&format!(
-            "INSERT INTO r_lab VALUES ({}, {})",
-            r[0].num().unwrap_or(0.0) as i64,
-            lit(&label)
-        ))?;
+    let (d, sel) = (ctx.data, ctx.sel);
+    let mut py = KeyCounts::default();
+    let mut prefixes = KeyCounts::default();
+    for &i in &sel.procs {
+        let p = &d.procs[i as usize];
+        py.add(p.python, p.uid, p.job, p.w());
+        prefixes.add(p.prefix, p.uid, p.job, p.w());
     }
-    let pythons = three_counts(
-        ctx,
-        "SELECT l.label AS k, p.uid AS uid, p.job AS job, p.w AS w FROM r_p p \
-         JOIN r_lab l ON l.id = p.interpreter",
-    )?;
+    let label = |names: &[String], k: u32| names.get(k as usize).cloned().unwrap_or_default();
+    let pythons = py.finish(sel, |k| label(&d.pythons, k));
     s.fact(
         "pythons",
         "interpreter versions",
@@ -63,14 +49,22 @@ pub(super) fn section(ctx: &mut Ctx) -> Result<Section> {
         kind: Kind::Count,
     });
 
-    let envs = three_counts(
-        ctx,
-        "SELECT e.label AS k, p.uid AS uid, p.job AS job, p.w AS w \
-         FROM (SELECT uid, job, pset, SUM(w) AS w FROM r_p GROUP BY uid, job, pset) p \
-         JOIN (SELECT DISTINCT package_set, env FROM package_set_members \
-               WHERE env IS NOT NULL) m ON m.package_set = p.pset \
-         JOIN envs e ON e.id = m.env",
-    )?;
+    // Environments: a process counts for every environment its set has.
+    let mut set_envs: Vec<Vec<u32>> = vec![Vec::new(); d.set_count()];
+    for &set in &sel.sets {
+        let e = &mut set_envs[set as usize];
+        e.extend(d.members(set).iter().map(|m| m.env).filter(|e| *e != NONE));
+        e.sort_unstable();
+        e.dedup();
+    }
+    let mut env = KeyCounts::default();
+    for &i in &sel.procs {
+        let p = &d.procs[i as usize];
+        for &e in &set_envs[p.set as usize] {
+            env.add(e, p.uid, p.job, p.w());
+        }
+    }
+    let envs = env.finish(sel, |k| label(&d.envs, k));
     s.fact(
         "environments",
         "environments",
@@ -93,11 +87,7 @@ pub(super) fn section(ctx: &mut Ctx) -> Result<Section> {
             kind: Kind::Count,
         });
     }
-    let prefixes = three_counts(
-        ctx,
-        "SELECT COALESCE(p.prefix, '(unknown)') AS k, p.uid AS uid, p.job AS job, p.w AS w \
-         FROM r_p p",
-    )?;
+    let prefixes = prefixes.finish(sel, |k| label(&d.prefixes, k));
     push(
         ctx,
         &mut s,
@@ -109,34 +99,64 @@ pub(super) fn section(ctx: &mut Ctx) -> Result<Section> {
     Ok(s)
 }
 
-/// `(key, users, jobs, processes)` for a query yielding `k, uid, job, w` per
-/// process (possibly several rows per process, one per key).
-fn three_counts(ctx: &mut Ctx, base: &str) -> Result<Vec<(String, f64, f64, f64)>> {
-    let sql = format!(
-        "SELECT a.k, a.users, COALESCE(b.jobs, 0), a.processes
-         FROM (SELECT x.k AS k, CAST(SUM(x.w) AS DOUBLE PRECISION) AS processes,
-                      CAST(SUM(u.w) AS DOUBLE PRECISION) AS users
-               FROM (SELECT k, uid, SUM(w) AS w FROM ({base}) q GROUP BY k, uid) x
-               JOIN r_u u ON u.uid = x.uid
-               GROUP BY x.k) a
-         LEFT JOIN (SELECT y.k AS k, CAST(SUM(j.w) AS DOUBLE PRECISION) AS jobs
-                    FROM (SELECT DISTINCT k, job FROM ({base}) q WHERE job IS NOT NULL) y
-                    JOIN r_j j ON j.job = y.job GROUP BY y.k) b ON b.k = a.k
-         ORDER BY a.users DESC, a.processes DESC, a.k"
-    );
-    Ok(ctx
-        .db
-        .rows(&sql)?
-        .into_iter()
-        .map(|r| {
-            (
-                r[0].text().unwrap_or("").to_string(),
-                r[1].num().unwrap_or(0.0),
-                r[2].num().unwrap_or(0.0),
-                r[3].num().unwrap_or(0.0),
-            )
-        })
-        .collect())
+/// Users, jobs and processes per key (an interpreter, an environment, a
+/// prefix), each user and job counted once per key.
+#[derive(Default)]
+struct KeyCounts {
+    processes: Vec<f64>,
+    /// `key << 32 | uid`, deduplicated in `finish`.
+    users: Vec<u64>,
+    /// `key << 32 | job`.
+    jobs: Vec<u64>,
+}
+
+impl KeyCounts {
+    fn add(&mut self, key: u32, uid: u32, job: u32, w: f64) {
+        let k = key as usize;
+        if self.processes.len() <= k {
+            self.processes.resize(k + 1, f64::NAN);
+        }
+        let p = &mut self.processes[k];
+        *p = if p.is_nan() { w } else { *p + w };
+        self.users.push((u64::from(key) << 32) | u64::from(uid));
+        if job != NONE {
+            self.jobs.push((u64::from(key) << 32) | u64::from(job));
+        }
+    }
+
+    /// `(label, users, jobs, processes)`, most users first.
+    fn finish(
+        mut self,
+        sel: &Selection,
+        label: impl Fn(u32) -> String,
+    ) -> Vec<(String, f64, f64, f64)> {
+        let n = self.processes.len();
+        let sum = |pairs: &mut Vec<u64>, w: &dyn Fn(u32) -> f64| {
+            pairs.sort_unstable();
+            pairs.dedup();
+            let mut out = vec![0.0; n];
+            for v in pairs.iter() {
+                out[(v >> 32) as usize] += w(*v as u32);
+            }
+            out
+        };
+        let users = sum(&mut self.users, &|u| sel.user_w[u as usize]);
+        let jobs = sum(&mut self.jobs, &|j| sel.job(j).w);
+        // Keys are distinct labels (the loader interned them).
+        let mut v: Vec<(String, f64, f64, f64)> = self
+            .processes
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| !p.is_nan())
+            .map(|(k, p)| (label(k as u32), users[k], jobs[k], *p))
+            .collect();
+        v.sort_by(|a, b| {
+            b.1.total_cmp(&a.1)
+                .then(b.3.total_cmp(&a.3))
+                .then(a.0.cmp(&b.0))
+        });
+        v
+    }
 }
 
 fn push(

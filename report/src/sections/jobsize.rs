@@ -2,10 +2,10 @@
 //! then per package the median, 90th percentile and largest job in nodes.
 
 use super::{title, Ctx};
+use crate::data::Selection;
 use crate::model::{Chart, Kind, Section, Table, Value};
-use crate::stats::{mean, quantile};
+use crate::stats::{group, Summary};
 use anyhow::Result;
-use std::collections::HashMap;
 
 /// Upper bounds of the node-count bins of the histogram.
 const BINS: [(f64, &str); 10] = [
@@ -29,31 +29,35 @@ pub(super) fn section(ctx: &mut Ctx) -> Result<Section> {
          the jobs using each package. Percentiles are the smallest size that covers \
          that share of the jobs.",
     );
-    let mut all: Vec<(f64, f64)> = ctx
-        .db
-        .rows("SELECT nodes, CAST(SUM(w) AS DOUBLE PRECISION) FROM r_j GROUP BY nodes")?
-        .into_iter()
-        .map(|r| (r[0].num().unwrap_or(1.0), r[1].num().unwrap_or(0.0)))
-        .collect();
-    let total: f64 = all.iter().map(|o| o.1).sum();
-    let single: f64 = all.iter().filter(|o| o.0 <= 1.0).map(|o| o.1).sum();
+    let sel = ctx.sel;
+    let all = group(
+        sel.job_list
+            .iter()
+            .map(|&j| (sel.job(j).nodes, sel.job(j).w)),
+    );
+    let overall = Summary::of(all.iter().copied());
+    let total = overall.total;
     s.fact("jobs", "jobs", total, Kind::Count);
     s.fact(
         "single_node_share",
         "single-node jobs",
-        if total > 0.0 { single / total } else { 0.0 },
+        if total > 0.0 {
+            overall.ones / total
+        } else {
+            0.0
+        },
         Kind::Share,
     );
     s.fact(
         "mean_nodes",
         "mean nodes",
-        Value::from(mean(&all)),
+        Value::from(overall.mean),
         Kind::Number,
     );
     s.fact(
         "median_nodes",
         "median nodes",
-        Value::from(quantile(&mut all, 0.5)),
+        Value::from(overall.median),
         Kind::Number,
     );
     let mut bins = vec![0.0; BINS.len()];
@@ -76,16 +80,6 @@ pub(super) fn section(ctx: &mut Ctx) -> Result<Section> {
             .collect(),
     });
 
-    let mut per: HashMap<i64, Vec<(f64, f64)>> = HashMap::new();
-    for r in ctx.db.rows(
-        "SELECT jd.dist, j.nodes, CAST(SUM(j.w) AS DOUBLE PRECISION)
-         FROM r_jd jd JOIN r_j j ON j.job = jd.job
-         GROUP BY jd.dist, j.nodes",
-    )? {
-        per.entry(r[0].num().unwrap_or(0.0) as i64)
-            .or_default()
-            .push((r[1].num().unwrap_or(1.0), r[2].num().unwrap_or(0.0)));
-    }
     let mut t = Table::new(
         "by-package",
         "Job size per package (nodes)",
@@ -102,21 +96,15 @@ pub(super) fn section(ctx: &mut Ctx) -> Result<Section> {
     let mut ranked: Vec<_> = ctx.stats.iter().filter(|d| d.jobs > 0.0).collect();
     ranked.sort_by(|a, b| b.jobs.total_cmp(&a.jobs).then(a.name.cmp(&b.name)));
     for d in ranked.into_iter().take(ctx.limit) {
-        let Some(obs) = per.get_mut(&d.id) else {
-            continue;
-        };
-        let jobs: f64 = obs.iter().map(|o| o.1).sum();
-        let single: f64 = obs.iter().filter(|o| o.0 <= 1.0).map(|o| o.1).sum();
-        let med = quantile(obs, 0.5);
-        let p90 = quantile(obs, 0.9);
-        let max = obs.iter().map(|o| o.0).fold(f64::NAN, f64::max);
+        let sizes = size_summary(sel, d.id);
+        let (jobs, med, p90) = (sizes.total, sizes.median, sizes.p90);
         t.rows.push(vec![
             Value::from(d.name.as_str()),
             Value::Num(jobs),
-            Value::Num(if jobs > 0.0 { single / jobs } else { 0.0 }),
+            Value::Num(if jobs > 0.0 { sizes.ones / jobs } else { 0.0 }),
             Value::from(med),
             Value::from(p90),
-            Value::Num(max),
+            Value::from(sizes.max),
         ]);
         if groups.len() < 12 {
             groups.push((d.name.clone(), vec![med.unwrap_or(0.0), p90.unwrap_or(0.0)]));
@@ -131,4 +119,13 @@ pub(super) fn section(ctx: &mut Ctx) -> Result<Section> {
         kind: Kind::Number,
     });
     Ok(s)
+}
+
+/// Sizes (nodes) of the selected jobs that used a distribution.
+pub(super) fn size_summary(sel: &Selection, dist: u32) -> Summary {
+    Summary::of(
+        sel.dist_jobs[dist as usize]
+            .iter()
+            .map(|&j| (sel.job(j).nodes, sel.job(j).w)),
+    )
 }

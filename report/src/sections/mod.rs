@@ -1,6 +1,6 @@
-//! The report's sections, one module per question, each SQL over the
-//! working tables of [`crate::query::prepare`] turned into a
-//! [`Section`](crate::model::Section).
+//! The report's sections, one module per question, each computed from the
+//! store read into memory ([`crate::data::Data`]) and a selection of its
+//! processes ([`Selection`]), turned into a [`Section`](crate::model::Section).
 //!
 //! Counting rules, shared by all (`docs/report.md`):
 //! - a process counts `1/sample`; a user or a job counts the smallest weight
@@ -24,11 +24,11 @@ mod versions;
 
 pub use compare::Compare;
 
+use crate::data::{Data, DistUser, JobAgg, Selection};
 use crate::model::{Fact, Kind, Report, Section, Value};
-use crate::query::{self, Db, Filters};
+use crate::query::{Db, Filters};
 use crate::time;
 use anyhow::{bail, Result};
-use std::collections::HashMap;
 use std::path::PathBuf;
 
 /// Every section, in report order: `(id, title)`.
@@ -66,8 +66,8 @@ pub struct Options {
 /// Per-distribution totals over the selection, shared by several sections.
 #[derive(Clone, Debug)]
 pub struct DistStats {
-    /// `dists.id`.
-    pub id: i64,
+    /// Distribution index ([`Data::dists`]).
+    pub id: u32,
     /// Name.
     pub name: String,
     /// Users (weighted).
@@ -82,14 +82,14 @@ pub struct DistStats {
 
 /// What the sections share while one report is built.
 pub struct Ctx<'a> {
-    /// The store.
-    pub db: &'a mut Db,
+    /// The store, in memory.
+    pub data: &'a Data,
+    /// The selected processes.
+    pub sel: &'a Selection,
     /// Rows per table (`usize::MAX` for all).
     pub limit: usize,
     /// Options as given.
     pub opts: &'a Options,
-    /// Distribution names by id.
-    pub names: HashMap<i64, String>,
     /// Per-distribution totals, most users first.
     pub stats: Vec<DistStats>,
     /// Totals: processes, users, jobs (weighted).
@@ -116,104 +116,111 @@ pub struct Totals {
 }
 
 impl Ctx<'_> {
-    /// Name of a distribution id.
-    pub fn name(&self, id: i64) -> String {
-        self.names
-            .get(&id)
+    /// Name of a distribution.
+    pub fn name(&self, id: u32) -> String {
+        self.data
+            .dists
+            .get(id as usize)
             .cloned()
             .unwrap_or_else(|| format!("#{id}"))
     }
 
-    /// Up to `n` distribution ids, most users first.
-    pub fn top_ids(&self, n: usize) -> Vec<i64> {
+    /// Up to `n` distributions, most users first.
+    pub fn top_ids(&self, n: usize) -> Vec<u32> {
         self.stats.iter().take(n).map(|s| s.id).collect()
     }
 
-    /// Rows of a two-column `(dist, number)` query as a map.
-    pub fn by_dist(&mut self, sql: &str) -> Result<HashMap<i64, f64>> {
-        Ok(self
-            .db
-            .rows(sql)?
-            .into_iter()
-            .filter_map(|r| Some((r.first()?.num()? as i64, r.get(1)?.num().unwrap_or(0.0))))
-            .collect())
-    }
-
-    /// Fill the temp table `r_top (dist, bit)` with the given ids (bit = 2^i).
-    pub fn set_top(&mut self, ids: &[i64]) -> Result<()> {
-        self.db.exec("DROP TABLE IF EXISTS r_top")?;
-        self.db
-            .exec("CREATE TEMP TABLE r_top (dist BIGINT, bit BIGINT, ord INTEGER)")?;
-        for (i, id) in ids.iter().enumerate() {
-            self.db.exec(&format!(
-                "INSERT INTO r_top VALUES ({id}, {}, {i})",
-                1i64 << i
-            ))?;
-        }
-        Ok(())
+    /// The totals of a distribution.
+    pub fn stat(&self, id: u32) -> Option<&DistStats> {
+        self.stats.iter().find(|d| d.id == id)
     }
 
     /// The limit applied to a row count.
     pub fn cap(&self, n: usize) -> usize {
         n.min(self.limit)
     }
+
+    /// Weight of a distribution's selected jobs that satisfy `keep`;
+    /// `None` when none does.
+    pub fn jobs_where(&self, dist: u32, keep: impl Fn(&JobAgg) -> bool) -> Option<f64> {
+        jobs_where(self.sel, dist, keep)
+    }
+
+    /// Weight of a distribution's users that satisfy `keep`.
+    pub fn users_where(&self, dist: u32, keep: impl Fn(&DistUser) -> bool) -> f64 {
+        self.sel.dist_users[dist as usize]
+            .iter()
+            .filter(|u| keep(u))
+            .map(|u| self.sel.user_w[u.uid as usize])
+            .sum()
+    }
 }
 
-/// Totals of the current working tables.
-pub fn totals(db: &mut Db) -> Result<Totals> {
-    let r = db.rows(
-        "SELECT CAST(SUM(w) AS DOUBLE PRECISION), COUNT(*), MIN(start_us), MAX(start_us) FROM r_p",
-    )?;
-    let r = &r[0];
-    Ok(Totals {
-        processes: r[0].num().unwrap_or(0.0),
-        records: r[1].num().unwrap_or(0.0),
-        first_us: r[2].num().map(|v| v as i64),
-        last_us: r[3].num().map(|v| v as i64),
-        users: db.num("SELECT CAST(SUM(w) AS DOUBLE PRECISION) FROM r_u")?,
-        jobs: db.num("SELECT CAST(SUM(w) AS DOUBLE PRECISION) FROM r_j")?,
-        node_hours: db.num("SELECT CAST(SUM(w * node_hours) AS DOUBLE PRECISION) FROM r_j")?,
-    })
-}
-
-/// Per-distribution users, jobs, processes and node-hours.
-pub fn dist_stats(db: &mut Db, names: &HashMap<i64, String>) -> Result<Vec<DistStats>> {
-    let mut by: HashMap<i64, DistStats> = HashMap::new();
-    let get = |id: i64| -> DistStats {
-        DistStats {
-            id,
-            name: names.get(&id).cloned().unwrap_or_else(|| format!("#{id}")),
-            users: 0.0,
-            jobs: 0.0,
-            processes: 0.0,
-            node_hours: 0.0,
+/// Weight of a distribution's selected jobs that satisfy `keep`; `None`
+/// when none does.
+fn jobs_where(sel: &Selection, dist: u32, keep: impl Fn(&JobAgg) -> bool) -> Option<f64> {
+    let mut any = false;
+    let mut w = 0.0;
+    for &j in &sel.dist_jobs[dist as usize] {
+        let j = sel.job(j);
+        if keep(j) {
+            any = true;
+            w += j.w;
         }
+    }
+    any.then_some(w)
+}
+
+/// Totals of a selection.
+pub fn totals(d: &Data, sel: &Selection) -> Totals {
+    let mut t = Totals {
+        records: sel.procs.len() as f64,
+        ..Totals::default()
     };
-    for r in db.rows(
-        "SELECT ud.dist, CAST(SUM(u.w) AS DOUBLE PRECISION)
-         FROM r_ud ud JOIN r_u u ON u.uid = ud.uid GROUP BY ud.dist",
-    )? {
-        let id = r[0].num().unwrap_or(0.0) as i64;
-        by.entry(id).or_insert_with(|| get(id)).users = r[1].num().unwrap_or(0.0);
+    for &i in &sel.procs {
+        let p = &d.procs[i as usize];
+        t.processes += p.w();
+        t.first_us = Some(t.first_us.map_or(p.start_us, |f| f.min(p.start_us)));
+        t.last_us = Some(t.last_us.map_or(p.start_us, |l| l.max(p.start_us)));
     }
-    for r in db.rows(
-        "SELECT jd.dist, CAST(SUM(j.w) AS DOUBLE PRECISION),
-                CAST(SUM(j.w * j.node_hours) AS DOUBLE PRECISION)
-         FROM r_jd jd JOIN r_j j ON j.job = jd.job GROUP BY jd.dist",
-    )? {
-        let id = r[0].num().unwrap_or(0.0) as i64;
-        let s = by.entry(id).or_insert_with(|| get(id));
-        s.jobs = r[1].num().unwrap_or(0.0);
-        s.node_hours = r[2].num().unwrap_or(0.0);
+    t.users = sel.users.iter().map(|&u| sel.user_w[u as usize]).sum();
+    for &j in &sel.job_list {
+        let j = sel.job(j);
+        t.jobs += j.w;
+        t.node_hours += j.w * j.node_hours;
     }
-    for r in db.rows(
-        "SELECT sd.dist, CAST(SUM(ps.w) AS DOUBLE PRECISION)
-         FROM r_sd sd JOIN r_ps ps ON ps.pset = sd.pset GROUP BY sd.dist",
-    )? {
-        let id = r[0].num().unwrap_or(0.0) as i64;
-        by.entry(id).or_insert_with(|| get(id)).processes = r[1].num().unwrap_or(0.0);
+    t
+}
+
+/// Per-distribution users, jobs, processes and node-hours, most users
+/// first.
+pub fn dist_stats(d: &Data, sel: &Selection) -> Vec<DistStats> {
+    let mut v = Vec::new();
+    for (id, name) in d.dists.iter().enumerate() {
+        if sel.dist_sets[id].is_empty() {
+            continue;
+        }
+        let (mut jobs, mut node_hours) = (0.0, 0.0);
+        for &j in &sel.dist_jobs[id] {
+            let j = sel.job(j);
+            jobs += j.w;
+            node_hours += j.w * j.node_hours;
+        }
+        v.push(DistStats {
+            id: id as u32,
+            name: name.clone(),
+            users: sel.dist_users[id]
+                .iter()
+                .map(|u| sel.user_w[u.uid as usize])
+                .sum(),
+            jobs,
+            processes: sel.dist_sets[id]
+                .iter()
+                .map(|&s| sel.set_w[s as usize])
+                .sum(),
+            node_hours,
+        });
     }
-    let mut v: Vec<DistStats> = by.into_values().collect();
     v.sort_by(|a, b| {
         b.users
             .total_cmp(&a.users)
@@ -221,16 +228,7 @@ pub fn dist_stats(db: &mut Db, names: &HashMap<i64, String>) -> Result<Vec<DistS
             .then(b.processes.total_cmp(&a.processes))
             .then(a.name.cmp(&b.name))
     });
-    Ok(v)
-}
-
-/// Distribution names by id.
-pub fn names(db: &mut Db) -> Result<HashMap<i64, String>> {
-    Ok(db
-        .rows("SELECT id, name FROM dists")?
-        .into_iter()
-        .filter_map(|r| Some((r[0].num()? as i64, r[1].text()?.to_string())))
-        .collect())
+    v
 }
 
 /// Check `--section` names.
@@ -294,7 +292,7 @@ pub fn build(db: &mut Db, opts: &Options) -> Result<Report> {
         ));
         return Ok(report);
     }
-    let names = names(db)?;
+    let data = Data::load(db)?;
     let limit = if opts.limit == 0 {
         usize::MAX
     } else {
@@ -306,7 +304,7 @@ pub fn build(db: &mut Db, opts: &Options) -> Result<Report> {
         if wanted(opts, "compare") {
             report
                 .sections
-                .push(compare::section(db, opts, cmp, &names, limit)?);
+                .push(compare::section(&data, opts, cmp, limit));
         }
         let others: Vec<&str> = SECTIONS
             .iter()
@@ -318,8 +316,8 @@ pub fn build(db: &mut Db, opts: &Options) -> Result<Report> {
         }
     }
 
-    query::prepare(db, &opts.filters)?;
-    let totals = totals(db)?;
+    let sel = Selection::new(&data, &opts.filters);
+    let totals = totals(&data, &sel);
     if totals.records == 0.0 {
         report.empty = Some(format!(
             "No records match ({}).",
@@ -333,13 +331,13 @@ pub fn build(db: &mut Db, opts: &Options) -> Result<Report> {
         ));
         return Ok(report);
     }
-    let stats = dist_stats(db, &names)?;
+    let stats = dist_stats(&data, &sel);
     report.facts = headline(&totals, stats.len());
     let mut ctx = Ctx {
-        db,
+        data: &data,
+        sel: &sel,
         limit,
         opts,
-        names,
         stats,
         totals,
     };
@@ -358,7 +356,11 @@ pub fn build(db: &mut Db, opts: &Options) -> Result<Report> {
     ];
     for (id, f) in builders {
         if wanted(opts, id) {
+            let t = std::time::Instant::now();
             report.sections.push(f(&mut ctx)?);
+            if std::env::var_os("PYUSAGE_REPORT_TIMING").is_some() {
+                eprintln!("{:8.1} ms  section {id}", t.elapsed().as_secs_f64() * 1e3);
+            }
         }
     }
     Ok(report)

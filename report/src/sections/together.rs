@@ -3,6 +3,7 @@
 //! dependency patterns: who imports a package directly and what pulls it in.
 
 use super::{title, Ctx};
+use crate::data::NONE;
 use crate::model::{Chart, Kind, Section, Table, Value};
 use crate::stats::phi;
 use anyhow::Result;
@@ -24,25 +25,25 @@ pub(super) fn section(ctx: &mut Ctx) -> Result<Section> {
     );
     let mut ranked: Vec<_> = ctx.stats.iter().filter(|d| d.jobs > 0.0).collect();
     ranked.sort_by(|a, b| b.jobs.total_cmp(&a.jobs).then(a.name.cmp(&b.name)));
-    let ids: Vec<i64> = ranked.iter().take(MATRIX).map(|d| d.id).collect();
+    let ids: Vec<u32> = ranked.iter().take(MATRIX).map(|d| d.id).collect();
     let labels: Vec<String> = ids.iter().map(|id| ctx.name(*id)).collect();
-    ctx.set_top(&ids)?;
-    let n = ctx
-        .db
-        .num("SELECT CAST(SUM(w) AS DOUBLE PRECISION) FROM r_j")?;
+    let sel = ctx.sel;
+    let n: f64 = sel.job_list.iter().map(|&j| sel.job(j).w).sum();
     // Weight of jobs per presence pattern (bit i = package i).
-    let masks: Vec<(u64, f64)> = ctx
-        .db
-        .rows(
-            "SELECT m.mask, CAST(SUM(j.w) AS DOUBLE PRECISION)
-             FROM (SELECT jd.job AS job, CAST(SUM(t.bit) AS BIGINT) AS mask
-                   FROM r_jd jd JOIN r_top t ON t.dist = jd.dist GROUP BY jd.job) m
-             JOIN r_j j ON j.job = m.job
-             GROUP BY m.mask",
-        )?
-        .into_iter()
-        .map(|r| (r[0].num().unwrap_or(0.0) as u64, r[1].num().unwrap_or(0.0)))
-        .collect();
+    let mut mask_of = vec![0u64; sel.jobs.len()];
+    for (i, id) in ids.iter().enumerate() {
+        for &j in &sel.dist_jobs[*id as usize] {
+            mask_of[j as usize] |= 1 << i;
+        }
+    }
+    let mut by_mask: HashMap<u64, f64> = HashMap::new();
+    for &j in &sel.job_list {
+        let m = mask_of[j as usize];
+        if m != 0 {
+            *by_mask.entry(m).or_default() += sel.job(j).w;
+        }
+    }
+    let masks: Vec<(u64, f64)> = by_mask.into_iter().collect();
     let k = ids.len();
     let mut one = vec![0.0; k];
     let mut both = vec![vec![0.0; k]; k];
@@ -140,33 +141,41 @@ pub(super) fn section(ctx: &mut Ctx) -> Result<Section> {
 /// Direct and transitive use: per package, users who import it from their
 /// own code at least once, and the distributions that import it otherwise.
 fn dependencies(ctx: &mut Ctx, s: &mut Section) -> Result<()> {
-    let with_by = ctx.db.num("SELECT COUNT(*) FROM r_p WHERE schema >= 2")?;
-    if with_by == 0.0 {
+    let (d, sel) = (ctx.data, ctx.sel);
+    let with_by = sel
+        .procs
+        .iter()
+        .filter(|&&i| d.procs[i as usize].schema >= 2)
+        .count();
+    if with_by == 0 {
         s.notes.push(
             "These records (schema 1) do not say who imported what: every import \
              counts as direct. Records of schema 2 carry the importing distribution."
                 .into(),
         );
     }
-    let direct = ctx.by_dist(
-        "SELECT ud.dist, CAST(SUM(u.w) AS DOUBLE PRECISION)
-         FROM r_ud ud JOIN r_u u ON u.uid = ud.uid WHERE ud.direct = 1 GROUP BY ud.dist",
-    )?;
-    let mut pullers: HashMap<i64, Vec<(i64, f64)>> = HashMap::new();
-    for r in ctx.db.rows(
-        "SELECT y.dist, y.by_dist, CAST(SUM(u.w) AS DOUBLE PRECISION)
-         FROM (SELECT DISTINCT x.uid, r.dist, m.by_dist
-               FROM (SELECT DISTINCT uid, pset FROM r_p) x
-               JOIN package_set_members m ON m.package_set = x.pset
-               JOIN releases r ON r.id = m.release
-               WHERE m.by_dist IS NOT NULL) y
-         JOIN r_u u ON u.uid = y.uid
-         GROUP BY y.dist, y.by_dist",
-    )? {
-        pullers
-            .entry(r[0].num().unwrap_or(0.0) as i64)
-            .or_default()
-            .push((r[1].num().unwrap_or(0.0) as i64, r[2].num().unwrap_or(0.0)));
+    // (distribution, importer) pairs per user, each user counted once per pair.
+    let mut pullers: HashMap<u32, Vec<(u32, f64)>> = HashMap::new();
+    let mut pairs: HashMap<(u32, u32), f64> = HashMap::new();
+    let mut seen: Vec<(u32, u32)> = Vec::new();
+    for (uid, sets) in sel.sets_by_user() {
+        seen.clear();
+        for &(_, set, _) in sets {
+            for m in d.members(set) {
+                if m.by != NONE && m.dist != NONE {
+                    seen.push((m.dist, m.by));
+                }
+            }
+        }
+        seen.sort_unstable();
+        seen.dedup();
+        let w = sel.user_w[uid as usize];
+        for p in &seen {
+            *pairs.entry(*p).or_default() += w;
+        }
+    }
+    for ((dist, by), w) in pairs {
+        pullers.entry(dist).or_default().push((by, w));
     }
     let mut t = Table::new(
         "direct",
@@ -182,7 +191,7 @@ fn dependencies(ctx: &mut Ctx, s: &mut Section) -> Result<()> {
     );
     let mut rows: Vec<(String, f64, f64, String)> = Vec::new();
     for d in &ctx.stats {
-        let dir = direct.get(&d.id).copied().unwrap_or(0.0);
+        let dir = ctx.users_where(d.id, |u| u.direct);
         let mut by = pullers.remove(&d.id).unwrap_or_default();
         by.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         let names: Vec<String> = by.iter().take(3).map(|(id, _)| ctx.name(*id)).collect();

@@ -2,6 +2,7 @@
 //! appearing for the first time.
 
 use super::{title, Ctx};
+use crate::data::NONE;
 use crate::model::{Chart, Kind, Section, Table, Value};
 use crate::time;
 use anyhow::Result;
@@ -19,33 +20,51 @@ pub(super) fn section(ctx: &mut Ctx) -> Result<Section> {
          period.",
     );
     let top = ctx.top_ids(LINES);
-    ctx.set_top(&top)?;
-    let mut users: HashMap<(i64, i64), f64> = HashMap::new();
-    for r in ctx.db.rows(
-        "SELECT y.dist, y.week, CAST(SUM(u.w) AS DOUBLE PRECISION)
-         FROM (SELECT DISTINCT x.uid, x.week, sd.dist
-               FROM (SELECT DISTINCT uid, week, pset FROM r_p) x
-               JOIN r_sd sd ON sd.pset = x.pset
-               WHERE sd.dist IN (SELECT dist FROM r_top)) y
-         JOIN r_u u ON u.uid = y.uid
-         GROUP BY y.dist, y.week",
-    )? {
-        let g = |i: usize| r[i].num().unwrap_or(0.0);
-        users.insert((g(0) as i64, g(1) as i64), g(2));
+    let (d, sel) = (ctx.data, ctx.sel);
+    // Per package set, which of the top packages it has (bit i = top[i]).
+    let mut bits = vec![0u8; d.dists.len()];
+    for (i, id) in top.iter().enumerate() {
+        bits[*id as usize] = 1 << i;
     }
-    let mut jobs: HashMap<(i64, i64), f64> = HashMap::new();
-    for r in ctx.db.rows(
-        "SELECT y.dist, y.week, CAST(SUM(j.w) AS DOUBLE PRECISION)
-         FROM (SELECT DISTINCT x.job, x.week, sd.dist
-               FROM (SELECT DISTINCT job, week, pset FROM r_p WHERE job IS NOT NULL) x
-               JOIN r_sd sd ON sd.pset = x.pset
-               WHERE sd.dist IN (SELECT dist FROM r_top)) y
-         JOIN r_j j ON j.job = y.job
-         GROUP BY y.dist, y.week",
-    )? {
-        let g = |i: usize| r[i].num().unwrap_or(0.0);
-        jobs.insert((g(0) as i64, g(1) as i64), g(2));
+    let set_mask: Vec<u8> = (0..d.set_count() as u32)
+        .map(|s| {
+            d.set_dists(s)
+                .iter()
+                .fold(0, |m, (id, _)| m | bits[*id as usize])
+        })
+        .collect();
+    // The top packages each user (job) used in each week: `(who, week,
+    // mask)` sorted and merged.
+    let mut user_weeks: Vec<(u32, i64, u8)> = Vec::new();
+    let mut job_weeks: Vec<(u32, i64, u8)> = Vec::new();
+    for &i in &sel.procs {
+        let p = &d.procs[i as usize];
+        let m = set_mask[p.set as usize];
+        if m == 0 {
+            continue;
+        }
+        let week = (p.start_us - time::MONDAY_US) / time::WEEK_US;
+        user_weeks.push((p.uid, week, m));
+        if p.job != NONE {
+            job_weeks.push((p.job, week, m));
+        }
     }
+    let spread = |mut from: Vec<(u32, i64, u8)>, w: &dyn Fn(u32) -> f64| {
+        from.sort_unstable();
+        let mut out: HashMap<(u32, i64), f64> = HashMap::new();
+        for g in from.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
+            let (who, week) = (g[0].0, g[0].1);
+            let m = g.iter().fold(0, |m, x| m | x.2);
+            for (i, id) in top.iter().enumerate() {
+                if m & (1 << i) != 0 {
+                    *out.entry((*id, week)).or_default() += w(who);
+                }
+            }
+        }
+        out
+    };
+    let users = spread(user_weeks, &|u| sel.user_w[u as usize]);
+    let jobs = spread(job_weeks, &|j| sel.job(j).w);
     let weeks: BTreeSet<i64> = users.keys().map(|k| k.1).collect();
     let (Some(&w0), Some(&w1)) = (weeks.first(), weeks.last()) else {
         return Ok(s);
@@ -104,13 +123,24 @@ pub(super) fn section(ctx: &mut Ctx) -> Result<Section> {
 /// Packages first seen (anywhere in the store) inside the period. Without
 /// `--since`, the store's first week is the baseline and is not "new".
 fn new_packages(ctx: &mut Ctx, s: &mut Section) -> Result<()> {
-    let first = ctx.by_dist(
-        "SELECT r.dist, CAST(MIN(f.s) AS DOUBLE PRECISION)
-         FROM (SELECT package_set, MIN(start_us) AS s FROM processes GROUP BY package_set) f
-         JOIN package_set_members m ON m.package_set = f.package_set
-         JOIN releases r ON r.id = m.release
-         GROUP BY r.dist",
-    )?;
+    // First start of any process in the store (selected or not) per set,
+    // then per distribution.
+    let d = ctx.data;
+    let mut set_first = vec![i64::MAX; d.set_count()];
+    for p in &d.procs {
+        let f = &mut set_first[p.set as usize];
+        *f = (*f).min(p.start_us);
+    }
+    let mut first: HashMap<u32, f64> = HashMap::new();
+    for (set, f) in set_first.iter().enumerate() {
+        if *f == i64::MAX {
+            continue;
+        }
+        for (id, _) in d.set_dists(set as u32) {
+            let e = first.entry(*id).or_insert(f64::INFINITY);
+            *e = e.min(*f as f64);
+        }
+    }
     let store_first = first.values().copied().fold(f64::INFINITY, f64::min);
     let from = match ctx.opts.filters.since_us {
         Some(s) => s as f64,

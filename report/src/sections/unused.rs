@@ -2,6 +2,7 @@
 //! map, the distributions that no selected record imported.
 
 use super::{title, Ctx};
+use crate::data::NONE;
 use crate::model::{Chart, Kind, Section, Table, Value};
 use anyhow::{Context, Result};
 use pyusage_map_reader::PackageMap;
@@ -28,18 +29,23 @@ pub(super) fn section(ctx: &mut Ctx) -> Result<Section> {
             return Ok(s);
         }
     };
-    let used: HashSet<(String, String)> = ctx
-        .db
-        .rows(
-            "SELECT DISTINCT d.name, e.label
-             FROM (SELECT DISTINCT pset FROM r_p) x
-             JOIN package_set_members m ON m.package_set = x.pset
-             JOIN releases r ON r.id = m.release
-             JOIN dists d ON d.id = r.dist
-             JOIN envs e ON e.id = m.env",
-        )?
+    let (d, sel) = (ctx.data, ctx.sel);
+    let mut pairs: HashSet<(u32, u32)> = HashSet::new();
+    for &set in &sel.sets {
+        for m in d.members(set) {
+            if m.env != NONE && m.dist != NONE {
+                pairs.insert((m.dist, m.env));
+            }
+        }
+    }
+    let used: HashSet<(String, String)> = pairs
         .into_iter()
-        .filter_map(|r| Some((normalise(r[0].text()?), r[1].text()?.to_string())))
+        .map(|(dist, env)| {
+            (
+                normalise(&d.dists[dist as usize]),
+                d.envs[env as usize].clone(),
+            )
+        })
         .collect();
     // env -> [(name, version, used)]
     let mut envs: BTreeMap<String, Vec<(String, String, bool)>> = BTreeMap::new();

@@ -13,40 +13,7 @@ pub(super) fn section(ctx: &mut Ctx) -> Result<Section> {
          versions counts for both).",
     );
     let top = ctx.top_ids(ctx.limit.min(20));
-    ctx.set_top(&top)?;
-    // (dist, version) -> users / jobs / processes
-    let key = |r: &[Value]| {
-        (
-            r[0].num().unwrap_or(0.0) as i64,
-            r[1].text().map(str::to_string),
-        )
-    };
-    let mut users: HashMap<(i64, Option<String>), f64> = HashMap::new();
-    for r in ctx.db.rows(
-        "SELECT y.dist, y.version, CAST(SUM(u.w) AS DOUBLE PRECISION)
-         FROM (SELECT DISTINCT x.uid, r.dist, r.version
-               FROM (SELECT DISTINCT uid, pset FROM r_p) x
-               JOIN package_set_members m ON m.package_set = x.pset
-               JOIN releases r ON r.id = m.release
-               WHERE r.dist IN (SELECT dist FROM r_top)) y
-         JOIN r_u u ON u.uid = y.uid
-         GROUP BY y.dist, y.version",
-    )? {
-        users.insert(key(&r), r[2].num().unwrap_or(0.0));
-    }
-    let mut jobs: HashMap<(i64, Option<String>), f64> = HashMap::new();
-    for r in ctx.db.rows(
-        "SELECT y.dist, y.version, CAST(SUM(j.w) AS DOUBLE PRECISION)
-         FROM (SELECT DISTINCT x.job, r.dist, r.version
-               FROM (SELECT DISTINCT job, pset FROM r_p WHERE job IS NOT NULL) x
-               JOIN package_set_members m ON m.package_set = x.pset
-               JOIN releases r ON r.id = m.release
-               WHERE r.dist IN (SELECT dist FROM r_top)) y
-         JOIN r_j j ON j.job = y.job
-         GROUP BY y.dist, y.version",
-    )? {
-        jobs.insert(key(&r), r[2].num().unwrap_or(0.0));
-    }
+    let (users, jobs) = version_counts(ctx, &top);
     let mut t = Table::new(
         "versions",
         "Versions of the top packages",
@@ -61,21 +28,21 @@ pub(super) fn section(ctx: &mut Ctx) -> Result<Section> {
     let mut bars = Vec::new();
     let mut multi = 0.0;
     for d in ctx.stats.iter().filter(|d| top.contains(&d.id)) {
-        let mut vs: Vec<(Option<String>, f64)> = users
+        let mut vs: Vec<(u32, &Option<String>, f64)> = users
             .iter()
-            .filter(|((id, _), _)| *id == d.id)
-            .map(|((_, v), u)| (v.clone(), *u))
+            .filter(|(v, _)| ctx.data.versions[**v as usize].0 == d.id)
+            .map(|(v, u)| (*v, &ctx.data.versions[*v as usize].1, *u))
             .collect();
-        vs.sort_by(|a, b| b.1.total_cmp(&a.1).then(version_order(&b.0, &a.0)));
+        vs.sort_by(|a, b| b.2.total_cmp(&a.2).then(version_order(b.1, a.1)));
         if vs.len() > 1 {
             multi += 1.0;
         }
-        for (v, u) in &vs {
-            let j = jobs.get(&(d.id, v.clone())).copied().unwrap_or(0.0);
-            let label = v.clone().unwrap_or_else(|| "unknown".into());
+        for (id, v, u) in &vs {
+            let j = jobs.get(id).copied().unwrap_or(0.0);
+            let label = v.as_deref().unwrap_or("unknown");
             t.rows.push(vec![
                 Value::from(d.name.as_str()),
-                Value::from(label.as_str()),
+                Value::from(label),
                 Value::Num(*u),
                 Value::Num(j),
                 Value::Num(if d.users > 0.0 { u / d.users } else { 0.0 }),
@@ -101,6 +68,45 @@ pub(super) fn section(ctx: &mut Ctx) -> Result<Section> {
         kind: Kind::Count,
     });
     Ok(s)
+}
+
+/// Users and jobs per version (an index of `Data::versions`) of the given
+/// distributions: each user or job counts once per version it used.
+fn version_counts(ctx: &Ctx, top: &[u32]) -> (HashMap<u32, f64>, HashMap<u32, f64>) {
+    let (d, sel) = (ctx.data, ctx.sel);
+    let mut wanted = vec![false; d.dists.len()];
+    for &t in top {
+        wanted[t as usize] = true;
+    }
+    // Versions of wanted distributions seen by one user (job), then added
+    // with its weight.
+    let mut seen: Vec<u32> = Vec::new();
+    let mut gather = |sets: &mut dyn Iterator<Item = u32>, w: f64, out: &mut HashMap<u32, f64>| {
+        seen.clear();
+        for set in sets {
+            for m in d.members(set) {
+                if m.dist != crate::data::NONE && wanted[m.dist as usize] {
+                    seen.push(m.version);
+                }
+            }
+        }
+        seen.sort_unstable();
+        seen.dedup();
+        for v in &seen {
+            *out.entry(*v).or_default() += w;
+        }
+    };
+    let mut users = HashMap::new();
+    for (uid, sets) in sel.sets_by_user() {
+        let w = sel.user_w[uid as usize];
+        gather(&mut sets.iter().map(|x| x.1), w, &mut users);
+    }
+    let mut jobs = HashMap::new();
+    for (job, sets) in sel.sets_by_job() {
+        let w = sel.job(job).w;
+        gather(&mut sets.iter().map(|x| x.1), w, &mut jobs);
+    }
+    (users, jobs)
 }
 
 /// Newer version first: compare dotted numbers numerically where they are
