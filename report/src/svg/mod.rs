@@ -7,6 +7,7 @@
 
 mod bar;
 mod grouped;
+mod haxis;
 mod heatmap;
 mod histogram;
 mod line;
