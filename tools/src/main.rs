@@ -11,8 +11,10 @@
 //! - `report`: answers from the store (text, CSV, JSON, HTML with charts);
 //! - `export`: the store as Parquet partitioned by day, or as NDJSON;
 //! - `spool`: set up a spool directory with fan-out subdirectories;
-//! - `doctor`: check an installation, one line per check.
+//! - `doctor`: check an installation, one line per check;
+//! - `canary`: follow one traced process's record through the pipeline.
 
+mod canary;
 mod config;
 mod doctor;
 mod export_cmd;
@@ -62,6 +64,8 @@ enum Command {
     Spool(spool_cmd::SpoolArgs),
     /// Check an installation: config, map, directories, syslog, library, store (OK/WARN/FAIL).
     Doctor(doctor::DoctorArgs),
+    /// Run a traced Python process and wait until its record arrives (spool, syslog file, store).
+    Canary(canary::CanaryArgs),
 }
 
 /// Variables that name settings; an empty one means "not set", as in the tracer.
@@ -111,6 +115,7 @@ fn main() -> ExitCode {
         Command::Ingest(args) => ingest::run(args),
         Command::Spool(args) => spool_cmd::run(args),
         Command::Doctor(args) => doctor::run(args),
+        Command::Canary(args) => canary::run(args),
     };
     match result {
         Ok(code) => code,

@@ -85,10 +85,23 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
 
 /// The command to `exec`, with the tracer's environment set.
 fn prepare(args: RunArgs) -> Result<std::process::Command> {
-    let lib = find_library(args.lib)?;
-    let s = &args.settings;
-    let mut cmd = std::process::Command::new(&args.command[0]);
+    let mut cmd = traced_command(&args.command[0], args.lib, &args.settings, true)?;
     cmd.args(&args.command[1..]);
+    Ok(cmd)
+}
+
+/// `program` under the tracer as a user under the module would run it:
+/// the library prepended to `LD_PRELOAD`, the settings passed through
+/// `PYUSAGE_*`. With `create_dirs`, the spool and runtime directory in
+/// force are created (the tracer never creates the spool).
+pub fn traced_command(
+    program: &std::ffi::OsStr,
+    lib: Option<PathBuf>,
+    s: &crate::config::Settings,
+    create_dirs: bool,
+) -> Result<std::process::Command> {
+    let lib = find_library(lib)?;
+    let mut cmd = std::process::Command::new(program);
     let preload = match std::env::var_os("LD_PRELOAD").filter(|v| !v.is_empty()) {
         Some(old) => {
             let mut v = lib.clone().into_os_string();
@@ -105,10 +118,12 @@ fn prepare(args: RunArgs) -> Result<std::process::Command> {
             std::fs::canonicalize(config).with_context(|| config.display().to_string())?,
         );
     }
-    // The tracer never creates the spool; make sure the one in force exists.
-    let effective = s.load()?;
-    for dir in [&effective.spool, &effective.runtime_dir] {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    if create_dirs {
+        let effective = s.load()?;
+        for dir in [&effective.spool, &effective.runtime_dir] {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+        }
     }
     for (var, path) in [
         ("PYUSAGE_SPOOL", &s.spool),
