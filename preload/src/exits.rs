@@ -99,6 +99,11 @@ extern "C" fn after_fork_child() {
     let g = unsafe { globals::get_mut() };
     g.forked_from = g.pid;
     g.pid = crate::sys::getpid();
+    // Another thread of the parent may have been inside the audit hook,
+    // holding a slot, when the fork was taken: free them all.
+    crate::hook::reset_after_fork();
+    crate::lastopen::reset_after_fork();
+    crate::stdlib::reset_after_fork();
     tracker::forget_inherited();
 }
 

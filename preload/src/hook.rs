@@ -58,6 +58,14 @@ fn update_prefix(prefix: &[u8]) -> bool {
     true
 }
 
+/// In a fork child: the fork may have been taken while another thread held
+/// `busy` (that thread does not exist in the child). Free it, and forget the
+/// possibly half-written text so the next import stores it again.
+pub fn reset_after_fork() {
+    PREFIX.hash.store(0, Ordering::Relaxed);
+    PREFIX.busy.store(false, Ordering::Release);
+}
+
 /// Calls `f` with the latest `sys.prefix`, if one is known.
 pub fn with_prefix(f: impl FnOnce(&[u8])) {
     if PREFIX.busy.swap(true, Ordering::Acquire) {
@@ -173,5 +181,26 @@ fn on_import() {
         if let Some(base) = unsafe { api.sys_str(c"base_prefix") } {
             crate::stdlib::set_base_prefix(base);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fork taken while another thread held the prefix slot: the child
+    /// frees it and stores the prefix again at its next import.
+    #[test]
+    fn prefix_slot_is_freed_in_a_fork_child() {
+        assert!(update_prefix(b"/venv/a"));
+        PREFIX.busy.store(true, Ordering::Release); // held by a thread gone in the child
+        assert!(!update_prefix(b"/venv/b"));
+        let mut seen = None;
+        with_prefix(|p| seen = Some(p.to_vec()));
+        assert_eq!(seen, None);
+        reset_after_fork();
+        assert!(update_prefix(b"/venv/a"), "stored again after the fork");
+        with_prefix(|p| seen = Some(p.to_vec()));
+        assert_eq!(seen.as_deref(), Some(&b"/venv/a"[..]));
     }
 }

@@ -95,6 +95,15 @@ pub fn same_module(source: &[u8], opened: &[u8]) -> bool {
     !a.is_empty() && a == module_name(opened)
 }
 
+/// In a fork child: a thread that held the slot at the fork does not exist
+/// there; free the slot and forget its contents.
+pub fn reset_after_fork() {
+    // SAFETY: the fork child has one thread, this one; nobody else can hold
+    // the slot.
+    unsafe { (*SLOT.text.get()).1 = 0 };
+    SLOT.busy.store(false, Ordering::Release);
+}
+
 /// Forgets the remembered path: a new import starts (its `import` event
 /// comes before the import system opens anything).
 pub fn clear() {
@@ -150,5 +159,12 @@ mod tests {
             None,
             "taken (and forgotten) by the other thread"
         );
+        // A fork taken while another thread held the slot: the child frees it.
+        SLOT.busy.store(true, Ordering::Release);
+        set(b"/sw/site/PIL/Image.pyc");
+        assert_eq!(take(&mut out), None, "held");
+        reset_after_fork();
+        set(b"/sw/site/PIL/Image.pyc");
+        assert_eq!(take(&mut out), Some(&b"/sw/site/PIL/Image.pyc"[..]));
     }
 }

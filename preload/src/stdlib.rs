@@ -38,6 +38,14 @@ pub fn set_base_prefix(base: &[u8]) {
     KNOWN.store(true, Ordering::Release);
 }
 
+/// In a fork child: a thread that had claimed the slot but not finished
+/// writing it does not exist there; let the next import claim it again.
+pub fn reset_after_fork() {
+    if !KNOWN.load(Ordering::Acquire) {
+        CLAIMED.store(false, Ordering::Release);
+    }
+}
+
 /// True if `path` is in the standard library of this process's interpreter.
 pub fn contains(path: &[u8]) -> bool {
     if !known() {
@@ -49,4 +57,23 @@ pub fn contains(path: &[u8]) -> bool {
         return false;
     };
     !rest.windows(10).any(|w| w == b"-packages/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_claim_cut_off_by_fork_is_released() {
+        CLAIMED.store(true, Ordering::Release); // claimed by a thread gone in the child
+        set_base_prefix(b"/usr");
+        assert!(!known());
+        reset_after_fork();
+        set_base_prefix(b"/usr");
+        assert!(known());
+        assert!(contains(b"/usr/lib/python3.11/json/__init__.py"));
+        assert!(!contains(b"/usr/lib/python3.11/site-packages/x.py"));
+        reset_after_fork(); // once known, it stays
+        assert!(known());
+    }
 }

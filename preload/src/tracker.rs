@@ -465,9 +465,9 @@ pub fn finish(how: Ending, status: i32, create_if_missing: bool) {
             unsafe { syscall::unlink(p) };
         }
     }
-    // SAFETY: nothing refers to the mapping any more (state is CLOSED).
-    unsafe { syscall::munmap(base, capacity as usize) };
-    BASE.store(core::ptr::null_mut(), Ordering::Relaxed);
+    // The mapping stays: another thread may have taken a writer before the
+    // state became CLOSED and still be appending (free-threaded builds, C
+    // threads calling `exit`). The process is ending; the kernel unmaps it.
 }
 
 /// Whether the record shipped at `os.exec` reached the spool.

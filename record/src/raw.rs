@@ -484,6 +484,23 @@ fn read_u32(b: &[u8], at: usize) -> u32 {
     u32::from_ne_bytes(w)
 }
 
+/// An entry word, loaded with Acquire: on a live record the writer
+/// publishes it with Release after its payload, so the payload is seen
+/// whole (a plain load may see the word first on aarch64).
+fn read_entry_word(b: &[u8], at: usize) -> u32 {
+    let word = &b[at..at + 4];
+    let ptr = word.as_ptr();
+    if ptr.align_offset(core::mem::align_of::<AtomicU32>()) == 0 {
+        // SAFETY: four readable, aligned bytes inside `b`; a concurrent
+        // writer only ever stores this word atomically.
+        unsafe { AtomicU32::from_ptr(ptr as *mut u32).load(Ordering::Acquire) }
+    } else {
+        // Only a copy in memory (a file read by the sweep) can be unaligned,
+        // and nobody writes to that.
+        read_u32(b, at)
+    }
+}
+
 fn read_u64(b: &[u8], at: usize) -> u64 {
     let mut w = [0u8; 8];
     w.copy_from_slice(&b[at..at + 8]);
@@ -619,9 +636,7 @@ impl<'a> Iterator for Entries<'a> {
         if word_end > self.body.len() {
             return None;
         }
-        // A relaxed read is enough: on a live record the word is published with
-        // release after its payload, and x86/ARM loads of aligned words are atomic.
-        let word = read_u32(self.body, self.at);
+        let word = read_entry_word(self.body, self.at);
         if word == 0 {
             return None;
         }
