@@ -13,22 +13,13 @@
 //! is relative to the opened directory descriptors (`openat`, `linkat`), so
 //! nothing can be swapped underneath between the check and the write.
 
-use crate::sys::{self, CPath};
+use crate::sys::{self, CPath, Dir};
 use crate::syscall;
 
 /// Fan-out subdirectories are named by this many leading hex digits of the id.
 pub const FAN_OUT_DIGITS: usize = 2;
 
 const DIR_FLAGS: i32 = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC;
-
-/// An open directory, closed on drop.
-struct Dir(i32);
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        syscall::close(self.0);
-    }
-}
 
 /// Opens the directory a record with this id belongs in: its fan-out
 /// subdirectory if that is trustworthy, else the spool itself.
@@ -64,9 +55,9 @@ fn open_dir(spool: &[u8], id_hex: &[u8; 32]) -> Option<Dir> {
 }
 
 /// Writes `json` as `<id>.json` into the spool (fan-out or flat): to a temp
-/// file first, then `link`ed to its final name, so a record that was already
-/// shipped (by the sweep, say) is never replaced or duplicated. False if the
-/// spool is unusable; the raw record then stays for `pyusage sweep`.
+/// file first, then `link`ed to its final name, so a file already under that
+/// name is never replaced. False if the spool is unusable or the name is
+/// taken; the raw record then stays for `pyusage sweep`.
 pub fn write(spool: &[u8], id_hex: &[u8; 32], json: &[u8]) -> bool {
     let Some(dir) = open_dir(spool, id_hex) else {
         sys::debug(&[b"cannot open spool ", spool]);
@@ -90,12 +81,15 @@ pub fn write(spool: &[u8], id_hex: &[u8; 32], json: &[u8]) -> bool {
     let written = sys::write_all(fd, json);
     let closed = syscall::close(fd) == 0;
     // SAFETY: both names are NUL-terminated. A filesystem without hard links
-    // gets a rename (which may replace; ids are unique anyway).
+    // gets a rename (which may replace; ids are unique anyway). EEXIST is
+    // not "already shipped": this process never shipped this record, so the
+    // name was taken by someone else to stand in for it. Not shipped: the
+    // raw record stays for the sweep, which quarantines the impostor.
     let linked = written
         && closed
         && unsafe {
             let r = syscall::linkat(dir.0, tmp, fin);
-            r == 0 || r == -libc::EEXIST || syscall::renameat(dir.0, tmp, fin) == 0
+            r == 0 || (r != -libc::EEXIST && syscall::renameat(dir.0, tmp, fin) == 0)
         };
     // SAFETY: tmp is ours (gone already if rename ran).
     unsafe { syscall::unlinkat(dir.0, tmp) };

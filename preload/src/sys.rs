@@ -69,6 +69,15 @@ pub fn random(buf: &mut [u8]) {
     }
 }
 
+/// An open directory descriptor, closed on drop.
+pub struct Dir(pub i32);
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        crate::syscall::close(self.0);
+    }
+}
+
 /// A NUL-terminated path built in a fixed buffer.
 pub struct CPath {
     buf: [u8; 1024],
@@ -92,6 +101,10 @@ impl CPath {
             self.len += b.len();
         }
         self
+    }
+    /// The bytes pushed so far (without a NUL).
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
     }
     /// The C string, or `None` if something did not fit.
     pub fn as_ptr(&mut self) -> Option<*const c_char> {

@@ -264,32 +264,99 @@ fn runtime_dir() -> &'static [u8] {
         .map_or(&b""[..], |c| c.runtime_dir.as_bytes())
 }
 
-/// `<runtime_dir>/rec-<pid>-<id>.bin`.
-fn raw_path(pid: u32, id_hex: &[u8; 32]) -> sys::CPath {
+/// The raw record's file name: `rec-<pid>-<nonce>.bin`. The nonce is random
+/// and unrelated to the record id, so listing the runtime directory tells
+/// nobody the name a record will have in the spool.
+fn raw_name(pid: u32, nonce: u64) -> sys::CPath {
     let mut digits = [0u8; 20];
-    path_in(
-        runtime_dir(),
-        &[
-            b"rec-",
-            sys::decimal(u64::from(pid), &mut digits),
-            b"-",
-            id_hex,
-            b".bin",
-        ],
-    )
+    let mut name = sys::CPath::new();
+    name.push(b"rec-")
+        .push(sys::decimal(u64::from(pid), &mut digits))
+        .push(b"-")
+        .push(&raw::hex16(&nonce_bytes(nonce))[16..])
+        .push(b".bin");
+    name
 }
 
-/// Makes the runtime directory if it is missing: world-writable and sticky,
-/// like /tmp, so every user can leave records but not touch others'.
-fn ensure_runtime_dir() {
-    let mut dir = path_in(runtime_dir(), &[]);
-    if let Some(p) = dir.as_ptr() {
-        // SAFETY: p is NUL-terminated.
-        if unsafe { syscall::mkdir(p, 0o1777) } == 0 {
-            // SAFETY: as above; mkdir applied the umask, chmod does not.
-            unsafe { syscall::chmod(p, 0o1777) };
-        }
+fn nonce_bytes(nonce: u64) -> [u8; 16] {
+    let mut b = [0u8; 16];
+    b[8..].copy_from_slice(&nonce.to_be_bytes());
+    b
+}
+
+/// The raw file's nonce, and whether the record lives in memory only (no
+/// usable runtime directory: shipped at exit, not by the sweep).
+static NONCE: AtomicU64 = AtomicU64::new(0);
+static IN_MEMORY: AtomicBool = AtomicBool::new(false);
+
+/// Opens the runtime directory, making it if missing (world-writable and
+/// sticky, like /tmp). It is used only if it is a real directory owned by
+/// root or by this process's user and, if others can write to it, sticky:
+/// otherwise its owner, or anyone, could delete or replace this process's
+/// raw record (or a user who made it first with mode 0755 would stop every
+/// other user's records).
+fn open_runtime_dir() -> Option<sys::Dir> {
+    let mut path = sys::CPath::new();
+    let p = path.push(runtime_dir()).as_ptr()?;
+    // SAFETY: p is NUL-terminated.
+    if unsafe { syscall::mkdir(p, 0o1777) } == 0 {
+        // SAFETY: as above; mkdir applied the umask, chmod does not.
+        unsafe { syscall::chmod(p, 0o1777) };
     }
+    let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+    // SAFETY: p is NUL-terminated.
+    let fd = unsafe { syscall::open(p, flags, 0) };
+    if fd < 0 {
+        return None;
+    }
+    let dir = sys::Dir(fd);
+    let (owner, mode) = syscall::owner_and_mode(dir.0).ok()?;
+    let trusted_owner = owner == 0 || owner == syscall::getuid();
+    let shared = mode & 0o022 != 0;
+    if trusted_owner && (!shared || mode & 0o1000 != 0) {
+        Some(dir)
+    } else {
+        sys::debug(&[
+            b"runtime dir not owned by root or this user, or writable by others without the sticky bit; keeping the record in memory: ",
+            runtime_dir(),
+        ]);
+        None
+    }
+}
+
+/// Creates the raw record file in `dir` and maps it shared; `None` if that
+/// is impossible (no room: a full tmpfs).
+fn map_raw_file(dir: &sys::Dir, name: *const libc::c_char, capacity: u32) -> Option<*mut u8> {
+    let flags = libc::O_RDWR | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+    // SAFETY: name is NUL-terminated; dir.0 is an open directory.
+    let fd = unsafe { syscall::openat(dir.0, name, flags, 0o600) };
+    if fd < 0 {
+        sys::debug(&[b"cannot create raw record in ", runtime_dir()]);
+        return None;
+    }
+    // fallocate, not ftruncate: writing into a sparse MAP_SHARED file on a
+    // full tmpfs kills the process with SIGBUS; this fails cleanly instead.
+    let base = if syscall::fallocate(fd, i64::from(capacity)) == 0 {
+        // SAFETY: a shared mapping of `capacity` bytes just reserved in the file.
+        unsafe {
+            syscall::mmap(
+                capacity as usize,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                fd,
+            )
+        }
+        .ok()
+    } else {
+        None
+    };
+    syscall::close(fd); // the mapping outlives the descriptor
+    if base.is_none() {
+        // SAFETY: name is the file we created in dir.
+        unsafe { syscall::unlinkat(dir.0, name) };
+        sys::debug(&[b"no room for a raw record in ", runtime_dir()]);
+    }
+    base
 }
 
 fn create() -> bool {
@@ -313,40 +380,34 @@ fn create() -> bool {
         id: [0; 16],
     };
     sys::random(&mut who.id);
-    let id_hex = raw::hex16(&who.id);
-    ensure_runtime_dir();
-    let mut path = raw_path(who.pid, &id_hex);
-    let Some(p) = path.as_ptr() else { return false };
-    let flags = libc::O_RDWR | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;
-    // SAFETY: p is NUL-terminated.
-    let fd = unsafe { syscall::open(p, flags, 0o600) };
-    if fd < 0 {
-        sys::debug(&[b"cannot create raw record in ", runtime_dir()]);
-        return false;
-    }
-    // fallocate, not ftruncate: writing into a sparse MAP_SHARED file on a
-    // full tmpfs kills the process with SIGBUS; this fails cleanly instead.
-    let base = if syscall::fallocate(fd, i64::from(capacity)) == 0 {
-        // SAFETY: a shared mapping of `capacity` bytes just reserved in the file.
-        unsafe {
+    let mut nonce = [0u8; 8];
+    sys::random(&mut nonce);
+    let nonce = u64::from_ne_bytes(nonce);
+    let mut name = raw_name(who.pid, nonce);
+    let on_file = match (open_runtime_dir(), name.as_ptr()) {
+        (Some(dir), Some(name)) => map_raw_file(&dir, name, capacity),
+        _ => None,
+    };
+    // Without a usable runtime directory (planted, full, missing) the record
+    // is built in memory and shipped at exit: a killed process then leaves
+    // nothing for the sweep, but every other ending is recorded.
+    let base = match on_file {
+        Some(base) => base,
+        // SAFETY: an anonymous private mapping; no allocator involved.
+        None => match unsafe {
             syscall::mmap(
                 capacity as usize,
                 libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED,
-                fd,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
             )
-        }
-        .ok()
-    } else {
-        None
+        } {
+            Ok(base) => base,
+            Err(_) => return false,
+        },
     };
-    syscall::close(fd); // the mapping outlives the descriptor
-    let Some(base) = base else {
-        // SAFETY: p still names the file we created.
-        unsafe { syscall::unlink(p) };
-        sys::debug(&[b"no room for a raw record in ", runtime_dir()]);
-        return false;
-    };
+    IN_MEMORY.store(on_file.is_none(), Ordering::Relaxed);
+    NONCE.store(nonce, Ordering::Relaxed);
     // SAFETY: fresh zero-filled mapping of `capacity` bytes, page aligned.
     let w = unsafe { Writer::create(base, capacity, &who) };
     BASE.store(base, Ordering::Relaxed);
@@ -457,9 +518,9 @@ pub fn finish(how: Ending, status: i32, create_if_missing: bool) {
         STATE.store(EXEC_SHIPPED, Ordering::Release);
         return;
     }
-    if shipped {
-        let view = w.view();
-        let mut path = raw_path(view.pid, &view.id_hex());
+    if shipped && !IN_MEMORY.load(Ordering::Relaxed) {
+        let name = raw_name(w.view().pid, NONCE.load(Ordering::Relaxed));
+        let mut path = path_in(runtime_dir(), &[name.as_bytes()]);
         if let Some(p) = path.as_ptr() {
             // SAFETY: p names our own raw record.
             unsafe { syscall::unlink(p) };

@@ -129,18 +129,24 @@ fn canary(
             String::from_utf8_lossy(&out.stderr).trim()
         );
     }
-    // The tracer's raw record, named `rec-<pid>-<id>.bin`, tells the id.
+    // The tracer's raw record (`rec-<pid>-<nonce>.bin`, the canary's own)
+    // tells the id; its name does not.
     let prefix = format!("rec-{pid}-");
-    let id = std::fs::read_dir(&e.runtime_dir).ok().and_then(|rd| {
+    let found = std::fs::read_dir(&e.runtime_dir).ok().and_then(|rd| {
         rd.flatten().find_map(|f| {
             let name = f.file_name().to_string_lossy().into_owned();
-            let id = name.strip_prefix(&prefix)?.strip_suffix(".bin")?;
-            (id.len() == 32 && id.bytes().all(|c| c.is_ascii_hexdigit())).then(|| id.to_owned())
+            name.strip_prefix(&prefix)?.strip_suffix(".bin")?;
+            let bytes = std::fs::read(f.path()).ok()?;
+            let rec = pyusage_record::raw::RawRecord::parse(&bytes).ok()?;
+            Some((
+                String::from_utf8_lossy(&rec.id_hex()).into_owned(),
+                f.path(),
+            ))
         })
     });
     drop(child.stdin.take()); // the process exits now
     let out = child.wait_with_output()?;
-    let Some(id) = id else {
+    let Some((id, raw)) = found else {
         crate::msg::error_at(
             e.runtime_dir.display(),
             format_args!(
@@ -156,7 +162,6 @@ fn canary(
     }
     let store = args.db.as_deref().map(StoreUrl::parse).transpose()?;
     let mut seen = Seen::default();
-    let raw = e.runtime_dir.join(format!("rec-{pid}-{id}.bin"));
     loop {
         let now = started.elapsed();
         if seen.spool.is_none() && sinks.spool {

@@ -119,11 +119,12 @@ pub fn traced_command(
         );
     }
     if create_dirs {
+        // The tracer never creates the spool; make sure the one in force exists.
         let effective = s.load()?;
-        for dir in [&effective.spool, &effective.runtime_dir] {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create {}", dir.display()))?;
-        }
+        std::fs::create_dir_all(&effective.spool)
+            .with_context(|| format!("cannot create {}", effective.spool.display()))?;
+        make_runtime_dir(&effective.runtime_dir)
+            .with_context(|| format!("cannot create {}", effective.runtime_dir.display()))?;
     }
     for (var, path) in [
         ("PYUSAGE_SPOOL", &s.spool),
@@ -135,4 +136,20 @@ pub fn traced_command(
         }
     }
     Ok(cmd)
+}
+
+/// Makes the runtime directory as the tracer does: world-writable and
+/// sticky (1777, like /tmp) whatever the umask, so that every user's
+/// processes can use it. One that exists is left as it is (the tracer
+/// decides whether to trust it).
+fn make_runtime_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    if let Some(parent) = dir.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    match std::fs::create_dir(dir) {
+        Ok(()) => std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o1777)),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
 }

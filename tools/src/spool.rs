@@ -28,6 +28,13 @@ pub enum Shipped {
     New,
     /// A record with this id was already there.
     AlreadyThere,
+    /// Another user's file (or a non-file) holds the record's name.
+    Planted {
+        /// The file in the way.
+        path: PathBuf,
+        /// Its owner.
+        uid: u32,
+    },
 }
 
 /// Every fan-out subdirectory name, `00` to `ff`.
@@ -59,8 +66,10 @@ pub fn dir_for(spool: &Path, id_hex: &str) -> PathBuf {
 }
 
 /// Puts `json` into `spool` as `<id_hex>.json` (in its fan-out subdirectory
-/// when there is one).
-pub fn ship(spool: &Path, id_hex: &str, json: &[u8]) -> Result<Shipped> {
+/// when there is one). `owner` is the uid whose record it is: a file already
+/// under that name owned by anyone else (or not a regular file) was planted
+/// to stand in for the record, and is reported as [`Shipped::Planted`].
+pub fn ship(spool: &Path, id_hex: &str, json: &[u8], owner: u32) -> Result<Shipped> {
     let dir = dir_for(spool, id_hex);
     let tmp = dir.join(format!(".{id_hex}.sweep-{}.tmp", std::process::id()));
     let fin = dir.join(format!("{id_hex}.json"));
@@ -75,7 +84,19 @@ pub fn ship(spool: &Path, id_hex: &str, json: &[u8]) -> Result<Shipped> {
         f.sync_all()?;
         match std::fs::hard_link(&tmp, &fin) {
             Ok(()) => Ok(Shipped::New),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(Shipped::AlreadyThere),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                match std::fs::symlink_metadata(&fin) {
+                    Ok(m) if m.file_type().is_file() && (m.uid() == 0 || m.uid() == owner) => {
+                        Ok(Shipped::AlreadyThere)
+                    }
+                    Ok(m) => Ok(Shipped::Planted {
+                        path: fin.clone(),
+                        uid: m.uid(),
+                    }),
+                    // Gone again in between: try once more on the next sweep.
+                    Err(e) => Err(e).with_context(|| format!("cannot stat {}", fin.display())),
+                }
+            }
             Err(e) => Err(e).with_context(|| format!("cannot link {}", fin.display())),
         }
     })();

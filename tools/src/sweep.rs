@@ -232,9 +232,23 @@ fn sweep_one(
     let mut out = Out::new(&mut buf);
     render(&rec, map, &ov, &mut out);
     let id = String::from_utf8_lossy(&rec.id_hex()).into_owned();
-    let outcome = match spool::ship(spool, &id, out.as_bytes())? {
+    let mut outcome = spool::ship(spool, &id, out.as_bytes(), meta.uid())?;
+    if let Shipped::Planted { path, uid } = &outcome {
+        // Someone else put a file under this record's name to suppress it:
+        // theirs goes to quarantine, the record is shipped.
+        let why = format!(
+            "uid {uid} planted this under the name of uid {}'s record",
+            meta.uid()
+        );
+        quarantine_file(path, quarantine, &why, false)?;
+        outcome = spool::ship(spool, &id, out.as_bytes(), meta.uid())?;
+    }
+    let outcome = match outcome {
         Shipped::New => Outcome::Shipped,
         Shipped::AlreadyThere => Outcome::AlreadyShipped,
+        Shipped::Planted { path, .. } => {
+            anyhow::bail!("{} was planted again; the raw record stays", path.display())
+        }
     };
     std::fs::remove_file(&claimed)?;
     Ok(outcome)

@@ -570,6 +570,11 @@ fn run_execs_the_command_under_the_tracer() {
         site.spool.is_dir() && site.runtime.is_dir(),
         "dirs not created"
     );
+    // Made as the tracer makes it, whatever the umask: 1777, so that every
+    // user's processes can use it (a 0755 one would shut them all out).
+    use std::os::unix::fs::PermissionsExt;
+    let mode = fs::metadata(&site.runtime).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode, 0o1777, "runtime dir made with mode {mode:o}");
     assert!(out.stderr.is_empty(), "{out}");
 
     // An existing LD_PRELOAD is kept, after the tracer.

@@ -25,6 +25,7 @@ fn prefix_files() -> Vec<String> {
         "share/pyusage/systemd/pyusage-ingest.timer",
         "share/pyusage/systemd/pyusage-canary.service",
         "share/pyusage/systemd/pyusage-canary.timer",
+        "share/pyusage/systemd/pyusage-tmpfiles.conf",
     ]
     .iter()
     .map(|s| s.to_string())

@@ -62,6 +62,7 @@ fn rpm_spec_builds_a_package_with_the_install_layout() {
         format!("-rw-r--r--  /usr/share/modulefiles/pyusage/{v}.lua"),
         "-rwxr-xr-x  /usr/share/pyusage/slurm-epilog.sh".to_string(),
         "-rw-r--r--  /usr/share/pyusage/systemd/pyusage-sweep.timer".to_string(),
+        "-rw-r--r--  /usr/share/pyusage/systemd/pyusage-tmpfiles.conf".to_string(),
         "-rw-r--r-- cn /etc/pyusage/config.toml".to_string(),
         "drwx-wx-wt  /var/spool/pyusage".to_string(),
         "drwxr-xr-x  /var/lib/pyusage".to_string(),

@@ -558,13 +558,13 @@ fn broken_setup_never_harms() {
     let missing = junk.join("missing/deeper");
     let q = |p: &std::path::Path| format!("{:?}", p.to_str().unwrap());
     // Each case with the number of records it must leave: none where the
-    // spool cannot be written (the tracer never creates it) or the runtime
-    // dir cannot hold the raw record (today; building the record in memory
-    // instead is issue 13's fallback), else the process's one record (bad
-    // values fall back to the defaults; a bad map means raw paths).
+    // spool cannot be written (the tracer never creates it), else the
+    // process's one record (a runtime dir that cannot hold the raw record
+    // means a record built in memory; bad values fall back to the defaults;
+    // a bad map means raw paths).
     let cases = [
         (format!("spool = {}", q(&missing)), 0),
-        (format!("runtime_dir = {}", q(&file)), 0),
+        (format!("runtime_dir = {}", q(&file)), 1),
         (
             format!("runtime_dir = {}\nspool = {}", q(&missing), q(&file)),
             0,

@@ -14,6 +14,8 @@
 //! - `spool`: the spool sink in both layouts (`pyusage spool init`), planted
 //!   symlinks and directories, a read-only or full spool.
 //! - `schema`: `docs/record.schema.json` against `docs/record.md`.
+//! - `safety`: attacks by one user on another's records through the shared
+//!   runtime directory and spool (two real uids), and a full runtime tmpfs.
 //!
 //! Run one part with `cargo test -p pyusage-tests --test tracer exits::`.
 
@@ -22,5 +24,6 @@ mod context;
 mod exits;
 mod interpreters;
 mod packages;
+mod safety;
 mod schema;
 mod spool;

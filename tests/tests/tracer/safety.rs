@@ -1,0 +1,300 @@
+//! No user can harm another user's records: each attack on the shared
+//! runtime directory and spool, reproduced with two real unprivileged uids
+//! (`setpriv`), and shown to fail. Also a full runtime tmpfs (a real tmpfs
+//! mounted for the test), which must not cost the record.
+//!
+//! The victim runs Debian's `/usr/bin/python3.11`: pyenv's interpreters live
+//! under `/root`, which other uids cannot enter.
+
+use pyusage_tests::python::Python;
+use pyusage_tests::{dump, or_skip, skip, Prog, Running, Tracer};
+use std::fs;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The attacker and the victim: two uids with no passwd entries, no groups.
+const MALLORY: u32 = 4242;
+const VICTIM: u32 = 4343;
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// A tracer whose directories other uids can use: the temp root and the
+/// spool world-writable and sticky, as a site's spool is (1733 or 1777).
+fn shared_tracer() -> Tracer {
+    let t = Tracer::new();
+    let root = t.spool.parent().unwrap().to_path_buf();
+    for dir in [&root, &t.spool] {
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o1777)).unwrap();
+    }
+    t
+}
+
+/// `setpriv` to `uid` (and gid), with no supplementary groups.
+fn as_uid(uid: u32, program: &Path) -> Prog {
+    Prog::new("/usr/bin/setpriv")
+        .args([
+            format!("--reuid={uid}"),
+            format!("--regid={uid}"),
+            "--clear-groups".to_owned(),
+            "--".to_owned(),
+        ])
+        .arg(program)
+}
+
+/// Runs a shell command as `uid`, untraced; panics if it fails.
+fn sh_as(uid: u32, script: &str) {
+    let st = Command::new("/usr/bin/setpriv")
+        .args([
+            &format!("--reuid={uid}"),
+            &format!("--regid={uid}"),
+            "--clear-groups",
+            "--",
+            "/bin/sh",
+            "-c",
+            script,
+        ])
+        .status()
+        .unwrap();
+    assert!(st.success(), "as uid {uid}: {script}");
+}
+
+/// A victim program that prints `ready` once its record exists, then waits
+/// until `go` exists, and exits normally.
+fn waiter(py: &Python, uid: u32, go: &Path) -> Prog {
+    let code = format!(
+        "import json, os, time\nprint('ready', flush=True)\n\
+         while not os.path.exists({:?}):\n    time.sleep(0.01)\n",
+        go.to_str().unwrap()
+    );
+    as_uid(uid, &py.path).arg("-c").arg(code)
+}
+
+/// Lets a waiting victim finish; returns its outcome.
+fn release(run: Running, go: &Path) -> pyusage_tests::Outcome {
+    fs::write(go, "").unwrap();
+    let out = run.finish();
+    out.assert_success();
+    out
+}
+
+/// The files in `dir` (not recursive), as names.
+fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+fn victim_python() -> Option<Python> {
+    Python::debian()
+}
+
+/// Mallory makes the runtime directory before anyone else, with her umask
+/// (0755): nobody else can create raw records in it. The victim's process
+/// still records (built in memory, shipped at exit), and puts nothing into
+/// Mallory's directory.
+#[test]
+fn runtime_dir_made_first_by_another_user_does_not_stop_records() {
+    if !is_root() {
+        skip!("needs root to switch uids");
+    }
+    let py = or_skip!(victim_python(), "Debian's python3.11 missing");
+    let t = shared_tracer();
+    fs::remove_dir(&t.runtime).unwrap();
+    sh_as(
+        MALLORY,
+        &format!("umask 022 && mkdir {:?}", t.runtime.to_str().unwrap()),
+    );
+    let out = as_uid(VICTIM, &py.path)
+        .arg("-c")
+        .arg("import json")
+        .run_traced(&t);
+    out.assert_success();
+    let r = t.record_of(out.pid);
+    assert_eq!(r.0["uid"], VICTIM, "{}", dump(&t.records()));
+    assert_eq!(names(&t.runtime), Vec::<String>::new());
+}
+
+/// Mallory's runtime directory is world-writable and sticky, but hers: as
+/// its owner she could delete the victim's raw record. The victim's running
+/// process keeps its record out of it (so a kill would lose it, but Mallory
+/// cannot), and its normal exit ships it.
+#[test]
+fn runtime_dir_owned_by_another_user_is_not_trusted() {
+    if !is_root() {
+        skip!("needs root to switch uids");
+    }
+    let py = or_skip!(victim_python(), "Debian's python3.11 missing");
+    let t = shared_tracer();
+    fs::remove_dir(&t.runtime).unwrap();
+    sh_as(
+        MALLORY,
+        &format!(
+            "mkdir {0:?} && chmod 1777 {0:?}",
+            t.runtime.to_str().unwrap()
+        ),
+    );
+    let go = t.scratch("sync").join("go");
+    fs::set_permissions(go.parent().unwrap(), fs::Permissions::from_mode(0o755)).unwrap();
+    let mut run = waiter(&py, VICTIM, &go).spawn_traced(&t);
+    run.wait_for_line("ready");
+    assert_eq!(
+        names(&t.runtime),
+        Vec::<String>::new(),
+        "the victim's raw record is in a directory another user owns"
+    );
+    let out = release(run, &go);
+    assert_eq!(t.record_of(out.pid).0["uid"], VICTIM);
+}
+
+/// The runtime directory is listable by everyone, so a raw record's file
+/// name must not tell its record id (which names the shipped file).
+#[test]
+fn raw_record_names_do_not_reveal_record_ids() {
+    let py = or_skip!(victim_python(), "Debian's python3.11 missing");
+    let t = Tracer::new();
+    let go = t.scratch("sync").join("go");
+    let code = format!(
+        "import json, os, time\nprint('ready', flush=True)\n\
+         while not os.path.exists({:?}):\n    time.sleep(0.01)\n",
+        go.to_str().unwrap()
+    );
+    let mut run = py.prog().arg("-c").arg(code).spawn_traced(&t);
+    run.wait_for_line("ready");
+    let raw = names(&t.runtime);
+    assert_eq!(raw.len(), 1, "{raw:?}");
+    let out = release(run, &go);
+    let id = t.record_of(out.pid).0["id"].as_str().unwrap().to_owned();
+    assert!(
+        !raw[0].contains(&id) && !raw[0].contains(&id[..16]) && !raw[0].contains(&id[16..]),
+        "raw record {} reveals id {id}",
+        raw[0]
+    );
+}
+
+/// Mallory knows the victim's record id (here, root reads it for her: the
+/// raw file is 0600 and its name no longer says) and plants
+/// `<spool>/<id>.json` first. The victim's process must not take the taken
+/// name for "already shipped": its raw record stays, and the root sweep
+/// quarantines the impostor and ships the real record.
+#[test]
+fn planted_spool_name_does_not_suppress_a_record() {
+    if !is_root() {
+        skip!("needs root to switch uids");
+    }
+    let py = or_skip!(victim_python(), "Debian's python3.11 missing");
+    let t = shared_tracer();
+    fs::set_permissions(&t.runtime, fs::Permissions::from_mode(0o1777)).unwrap();
+    let go = t.scratch("sync").join("go");
+    fs::set_permissions(go.parent().unwrap(), fs::Permissions::from_mode(0o755)).unwrap();
+    let mut run = waiter(&py, VICTIM, &go).spawn_traced(&t);
+    run.wait_for_line("ready");
+    let raw: Vec<PathBuf> = t.runtime_files();
+    assert_eq!(raw.len(), 1, "{raw:?}");
+    let id = raw_id(&raw[0]);
+    let planted = t.spool.join(format!("{id}.json"));
+    sh_as(
+        MALLORY,
+        &format!(
+            "echo '{{\"fake\": true}}' > {:?}",
+            planted.to_str().unwrap()
+        ),
+    );
+    let out = release(run, &go);
+    assert_eq!(
+        fs::read_to_string(&planted).unwrap(),
+        "{\"fake\": true}\n",
+        "the impostor was replaced by the tracer?"
+    );
+    assert!(
+        raw[0].exists(),
+        "the victim's raw record was deleted as if shipped"
+    );
+
+    let swept = t.sweep();
+    let quarantine = t.runtime.join("quarantine");
+    let held = names(&quarantine);
+    assert!(
+        held.iter().any(|n| n.starts_with(&format!("{id}.json"))),
+        "impostor not quarantined: {held:?}\n{}",
+        String::from_utf8_lossy(&swept.stderr)
+    );
+    let r = t.record_of(out.pid);
+    assert_eq!(
+        (r.0["id"].as_str(), &r.0["uid"]),
+        (Some(&*id), &VICTIM.into())
+    );
+    assert_eq!(
+        fs::metadata(t.spool.join(format!("{id}.json")))
+            .unwrap()
+            .uid(),
+        0
+    );
+    assert!(t.runtime_files().iter().all(|p| p.starts_with(&quarantine)));
+}
+
+/// The record id from a raw record's header (bytes 40..56, see
+/// record/src/raw.rs), as 32 hex digits.
+fn raw_id(path: &Path) -> String {
+    let bytes = fs::read(path).unwrap();
+    let rec = pyusage_record::raw::RawRecord::parse(&bytes).expect("a raw record");
+    String::from_utf8(rec.id_hex().to_vec()).unwrap()
+}
+
+/// A full runtime tmpfs (DataLoader and MPI shared memory fill /dev/shm):
+/// the record is built in memory and shipped at exit, not lost.
+#[test]
+fn full_runtime_tmpfs_still_records() {
+    if !is_root() {
+        skip!("needs root to mount a tmpfs");
+    }
+    let py = or_skip!(Python::pyenv("3.11.7"), "3.11.7 missing");
+    let t = Tracer::new();
+    let mount = TmpfsMount::new(&t.runtime, "size=64k");
+    // Fill it: nothing more can be allocated there.
+    let _ = fs::write(t.runtime.join("filler"), vec![0u8; 128 * 1024]);
+    assert!(
+        fs::write(t.runtime.join("more"), vec![0u8; 8192]).is_err(),
+        "the tmpfs is not full"
+    );
+    let out = py.prog().arg("-c").arg("import json").run_traced(&t);
+    out.assert_success();
+    t.record_of(out.pid).assert_ended("exit", Some(0), None);
+    let left: Vec<String> = names(&t.runtime)
+        .into_iter()
+        .filter(|n| n.starts_with("rec-"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    drop(mount);
+}
+
+/// A tmpfs mounted on a test directory, unmounted on drop.
+struct TmpfsMount(PathBuf);
+
+impl TmpfsMount {
+    fn new(at: &Path, options: &str) -> TmpfsMount {
+        let st = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", options, "tmpfs"])
+            .arg(at)
+            .status()
+            .unwrap();
+        assert!(st.success(), "mount tmpfs on {}", at.display());
+        fs::set_permissions(at, fs::Permissions::from_mode(0o1777)).unwrap();
+        TmpfsMount(at.to_path_buf())
+    }
+}
+
+impl Drop for TmpfsMount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
