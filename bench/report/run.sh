@@ -9,7 +9,8 @@
 # per-job stacks, jobs of several sizes), ingested once into
 # build/bench/report/RECORDS.db and exported once to RECORDS-parquet/.
 # DuckDB is the report virtualenv's (tests/fixtures/report-venv.sh).
-# PYUSAGE_REPORT_TIMING=1 makes the report print each statement's time.
+# PYUSAGE_REPORT_TIMING=1 makes the report print the time of each statement
+# it reads the store with and of each section.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -35,14 +36,15 @@ if [ ! -f "$db.done" ]; then
 fi
 
 results=()
-timed() { # NAME COMMAND...: runs it, records seconds
+timed() { # NAME COMMAND...: runs it, records wall-clock and CPU (user + system) seconds
   local name=$1; shift
-  local t0 t1
-  t0=$(date +%s.%N)
-  "$@" > "$out/last.log" 2>&1 || { say "$name failed:"; tail "$out/last.log" >&2; return 0; }
-  t1=$(date +%s.%N)
-  results+=("$name|$(echo "$t1 - $t0" | bc -l)")
-  say "$name: $(printf %.1f "$(echo "$t1 - $t0" | bc -l)") s"
+  local TIMEFORMAT='%R %U %S' t
+  t=$( { time "$@" > "$out/last.log" 2>&1; } 2>&1 ) || { say "$name failed:"; tail "$out/last.log" >&2; return 0; }
+  local wall cpu
+  wall=$(echo "$t" | tail -1 | cut -d' ' -f1)
+  cpu=$(echo "$t" | tail -1 | awk '{print $2 + $3}')
+  results+=("$name|$wall|$cpu")
+  say "$name: $wall s wall, $cpu s CPU"
 }
 
 timed "pyusage report, all sections, JSON (SQLite)" \
@@ -61,8 +63,10 @@ if bash tests/fixtures/report-venv.sh >&2; then
 fi
 
 printf '\n%s processes, %s cores, load average %s\n\n' "$n" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)"
-printf '| %-52s | %8s |\n' "what" "seconds"
-printf '|%s|%s|\n' "$(printf -- '-%.0s' {1..54})" "----------"
+printf '| %-52s | %8s | %8s |\n' "what" "wall s" "CPU s"
+printf '|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..54})" "----------" "----------"
 for r in "${results[@]}"; do
-  printf '| %-52s | %8.1f |\n' "${r%|*}" "${r##*|}"
+  IFS='|' read -r name wall cpu <<<"$r"
+  printf '| %-52s | %8.2f | %8.2f |\n' "$name" "$wall" "$cpu"
 done
+echo "CPU s: user + system of the command itself."
