@@ -14,6 +14,13 @@ pub fn decimal(mut v: u64, buf: &mut [u8; 20]) -> &[u8] {
     &buf[at..]
 }
 
+/// A position in an [`Out`], see [`Out::mark`].
+#[derive(Clone, Copy, Debug)]
+pub struct Mark {
+    len: usize,
+    overflow: bool,
+}
+
 /// Appends bytes to a caller-provided buffer; remembers if anything did not fit.
 pub struct Out<'a> {
     buf: &'a mut [u8],
@@ -41,6 +48,35 @@ impl<'a> Out<'a> {
         self.overflow
     }
 
+    /// Bytes still free.
+    pub fn room(&self) -> usize {
+        self.buf.len() - self.len
+    }
+
+    /// Where the output stands now, to [`rewind`](Self::rewind) to.
+    pub fn mark(&self) -> Mark {
+        Mark {
+            len: self.len,
+            overflow: self.overflow,
+        }
+    }
+
+    /// Drops everything written since `mark` (an item that did not fit).
+    pub fn rewind(&mut self, mark: Mark) {
+        self.len = mark.len.min(self.len);
+        self.overflow = mark.overflow;
+    }
+
+    /// Takes up to `n` bytes off the end of the free space, for the caller
+    /// to use as scratch; the output can no longer grow into them.
+    pub fn take_tail(&mut self, n: usize) -> &'a mut [u8] {
+        let buf = core::mem::take(&mut self.buf);
+        let keep = buf.len() - n.min(buf.len() - self.len);
+        let (head, tail) = buf.split_at_mut(keep);
+        self.buf = head;
+        tail
+    }
+
     /// Appends raw bytes (no escaping).
     pub fn raw(&mut self, b: &[u8]) {
         let end = self.len + b.len();
@@ -56,6 +92,24 @@ impl<'a> Out<'a> {
     /// output is always valid JSON.
     pub fn string(&mut self, s: &[u8]) {
         self.raw(b"\"");
+        let plain = |b: &u8| (0x20..0x7f).contains(b) && *b != b'"' && *b != b'\\';
+        let mut rest = s;
+        while !rest.is_empty() {
+            // Printable ASCII goes out as is, a run at a time; the rest (up to
+            // the next ASCII byte, which always starts a character) is escaped.
+            let n = rest.iter().position(|b| !plain(b)).unwrap_or(rest.len());
+            self.raw(&rest[..n]);
+            let m = rest[n..]
+                .iter()
+                .position(plain)
+                .map_or(rest.len(), |k| n + k);
+            self.escaped(&rest[n..m]);
+            rest = &rest[m..];
+        }
+        self.raw(b"\"");
+    }
+
+    fn escaped(&mut self, s: &[u8]) {
         for chunk in s.utf8_chunks() {
             for c in chunk.valid().chars() {
                 match c {
@@ -79,7 +133,6 @@ impl<'a> Out<'a> {
                 self.raw("\u{fffd}".as_bytes());
             }
         }
-        self.raw(b"\"");
     }
 
     /// Appends a string literal, or `null` for `None`.
@@ -131,12 +184,54 @@ mod tests {
     }
 
     #[test]
+    fn any_bytes_read_back_as_their_lossy_text() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut buf = vec![0u8; 1 << 12];
+        for round in 0..3000 {
+            let s: Vec<u8> = (0..round % 64)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    // Mostly ASCII, some high bytes and controls.
+                    match state % 4 {
+                        0 => (state >> 8) as u8,
+                        1 => 0x80 | (state >> 8) as u8 & 0x3f,
+                        _ => b' ' + (state >> 8) as u8 % 95,
+                    }
+                })
+                .collect();
+            let mut o = Out::new(&mut buf);
+            o.string(&s);
+            let parsed: String = serde_json::from_slice(o.as_bytes()).unwrap();
+            assert_eq!(parsed, String::from_utf8_lossy(&s), "{s:?}");
+        }
+    }
+
+    #[test]
     fn overflow_is_reported_not_panicked() {
         let mut buf = [0u8; 4];
         let mut o = Out::new(&mut buf);
         o.string(b"too long");
         assert!(o.overflowed());
         o.int(-42);
+    }
+
+    #[test]
+    fn rewind_and_tail() {
+        let mut buf = [0u8; 16];
+        let mut o = Out::new(&mut buf);
+        o.raw(b"ab");
+        let tail = o.take_tail(10);
+        assert_eq!(tail.len(), 10);
+        assert_eq!(o.room(), 4);
+        let m = o.mark();
+        o.raw(b"cdefg");
+        assert!(o.overflowed());
+        o.raw(b"cd");
+        o.rewind(m);
+        assert!(!o.overflowed());
+        assert_eq!(o.as_bytes(), b"ab");
     }
 
     #[test]

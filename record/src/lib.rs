@@ -7,7 +7,8 @@
 //! - [`raw`]: the crash-safe per-process record on tmpfs (a `MAP_SHARED` file that
 //!   is consistent at every instant, so a killed process still leaves it readable);
 //! - [`render`]: turning a raw record into the shipped JSON object, used both by a
-//!   process that ends normally and by `pyusage sweep` for one that vanished;
+//!   process that ends normally and by `pyusage sweep` for one that vanished
+//!   ([`merge`] keeps it linear on hostile records);
 //! - [`config`]: the system configuration file, parsed without allocation;
 //! - [`job`]: scheduler and MPI context taken from the environment;
 //! - [`sample`]: the sampling decision, per job;
@@ -22,6 +23,7 @@
 pub mod config;
 pub mod job;
 pub mod json;
+pub mod merge;
 pub mod proc_stat;
 pub mod raw;
 pub mod render;

@@ -584,6 +584,17 @@ impl<'a> RawRecord<'a> {
         }
     }
 
+    /// The entry that starts `at` bytes into the body (an [`Entry::at`] this
+    /// record's iterator gave), if it is a published, well-formed entry.
+    pub fn entry_at(&self, at: u32) -> Option<Entry<'a>> {
+        let end = (self.reserved as usize).min(self.body.len());
+        Entries {
+            body: &self.body[..end],
+            at: at as usize,
+        }
+        .next()
+    }
+
     /// The first entry with `tag`, if any.
     pub fn first(&self, tag: u8) -> Option<&'a [u8]> {
         self.entries().find(|e| e.tag == tag).map(|e| e.payload)
@@ -595,6 +606,19 @@ impl<'a> RawRecord<'a> {
             .filter(|e| e.tag == tag)
             .last()
             .map(|e| e.payload)
+    }
+
+    /// The latest `at_ms` of the record's sightings (milliseconds after
+    /// `start` of an import): the last moment the record itself shows its
+    /// process alive and running code. `None` when no sighting has one.
+    pub fn latest_at_ms(&self) -> Option<u64> {
+        self.entries()
+            .filter_map(|e| match e.tag {
+                tag::PACKAGE => split_package(e.payload)?.origin?.at_ms,
+                tag::UNMAPPED => split_unmapped(e.payload)?.origin?.at_ms,
+                _ => None,
+            })
+            .max()
     }
 
     /// The record id as 32 lowercase hex digits.
@@ -619,6 +643,9 @@ pub fn hex16(id: &[u8; 16]) -> [u8; 32] {
 pub struct Entry<'a> {
     /// See [`tag`].
     pub tag: u8,
+    /// Where the entry starts, in bytes from the start of the body (below
+    /// [`MAX_CAPACITY`], so it fits a `u32`).
+    pub at: u32,
     /// The payload bytes.
     pub payload: &'a [u8],
 }
@@ -648,6 +675,7 @@ impl<'a> Iterator for Entries<'a> {
         }
         let entry = Entry {
             tag: word as u8,
+            at: self.at as u32,
             payload: &self.body[word_end..end],
         };
         self.at = (end + 3) & !3;
@@ -791,6 +819,19 @@ mod tests {
         );
         assert_eq!(&r.id_hex()[..4], b"abab");
         assert_eq!(p.origin, None);
+    }
+
+    #[test]
+    fn latest_import_is_the_largest_at_ms() {
+        let mut buf = vec![0u64; 1024];
+        let w = new_record(&mut buf);
+        assert_eq!(RawRecord::parse(bytes(&buf)).unwrap().latest_at_ms(), None);
+        w.append(tag::PACKAGE, &[b"lnumpy\x001.0\x00/v"]);
+        w.append(tag::PACKAGE, &[b"inumpy\x001.0\x00/v\x00\x00900"]);
+        w.append(tag::UNMAPPED, &[b"i/home/u/late.py\x00\x001500"]);
+        w.append(tag::PACKAGE, &[b"iscipy\x001.0\x00/v\x00numpy\x0012"]);
+        let r = RawRecord::parse(bytes(&buf)).unwrap();
+        assert_eq!(r.latest_at_ms(), Some(1500));
     }
 
     #[test]

@@ -83,6 +83,14 @@ impl Tracer {
         self
     }
 
+    /// Put raw records in `dir` instead (e.g. on tmpfs, where production
+    /// keeps them: file times behave differently there than on disk).
+    pub fn with_runtime_dir(mut self, dir: &Path) -> Self {
+        self.runtime = dir.to_path_buf();
+        self.write_config();
+        self
+    }
+
     /// An extra environment variable for traced runs only.
     pub fn with_env(mut self, k: &str, v: &str) -> Self {
         self.extra_env.push((k.into(), v.into()));

@@ -171,13 +171,13 @@ fn sweep_one(
         .ok()
         .and_then(|m| SystemTime::now().duration_since(m).ok())
         .is_none_or(|age| age < GRACE);
-    if !meta.file_type().is_file() || meta.len() > u64::from(MAX_CAPACITY) {
-        return quarantine_file(
-            path,
-            quarantine,
-            "not a regular file of record size",
-            dry_run,
-        );
+    if !meta.file_type().is_file() {
+        return quarantine_file(path, quarantine, "not a regular file", dry_run);
+    }
+    // The sweep's input is bounded: no tracer writes a record larger than
+    // the largest `record_bytes`, so a larger file is not read at all.
+    if meta.len() > u64::from(MAX_CAPACITY) {
+        return quarantine_file(path, quarantine, &too_large(meta.len()), dry_run);
     }
     let bytes = match read_record_file(path) {
         Ok(bytes) => bytes,
@@ -222,11 +222,7 @@ fn sweep_one(
         uid: Some(meta.uid()),
         user: user.as_deref().map(str::as_bytes),
         ending: None,
-        end_ns: meta
-            .modified()
-            .ok()
-            .and_then(|m| m.duration_since(SystemTime::UNIX_EPOCH).ok())
-            .map(|d| d.as_nanos() as u64),
+        end_ns: Some(vanished_end_ns(&rec, &meta)),
     };
     let mut buf = vec![0u8; bytes.len() * 6 + 4096];
     let mut out = Out::new(&mut buf);
@@ -254,6 +250,38 @@ fn sweep_one(
     Ok(outcome)
 }
 
+/// Why a file larger than any record is refused.
+fn too_large(len: u64) -> String {
+    format!(
+        "{len} bytes, larger than the largest raw record a tracer writes \
+         ({MAX_CAPACITY} bytes, the most `record_bytes` allows)"
+    )
+}
+
+/// When a process that left no word of its end (`vanished`) ended, as well
+/// as the evidence tells (docs/record.md, "Duration of a vanished process"):
+/// the latest moment it was seen alive, which is the later of
+/// - the raw file's last modification: tmpfs updates it when the process
+///   first writes to a page of its record (not on later writes to a page it
+///   has written already), so it marks the growth of the record;
+/// - the record's start plus its latest import's `at_ms`;
+///
+/// never later than now (both are the user's to forge), never before start.
+fn vanished_end_ns(rec: &RawRecord<'_>, meta: &std::fs::Metadata) -> u64 {
+    let ns = |t: SystemTime| {
+        t.duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+    };
+    let modified = meta.modified().map_or(0, ns);
+    let last_import = rec.latest_at_ms().map_or(0, |ms| {
+        rec.start_ns.saturating_add(ms.saturating_mul(1_000_000))
+    });
+    modified
+        .max(last_import)
+        .min(ns(SystemTime::now()))
+        .max(rec.start_ns)
+}
+
 fn claim_path(path: &Path) -> PathBuf {
     let name = path.file_name().unwrap_or_default().to_string_lossy();
     let base = name.split(".sweep-").next().unwrap_or(&name);
@@ -271,8 +299,11 @@ fn read_record_file(path: &Path) -> std::io::Result<Vec<u8>> {
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
         .open(path)?;
     let meta = file.metadata()?;
-    if !meta.file_type().is_file() || meta.len() > u64::from(MAX_CAPACITY) {
-        return Err(std::io::Error::other("not a regular file of record size"));
+    if !meta.file_type().is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    if meta.len() > u64::from(MAX_CAPACITY) {
+        return Err(std::io::Error::other(too_large(meta.len())));
     }
     let mut bytes = Vec::with_capacity(meta.len() as usize);
     file.take(u64::from(MAX_CAPACITY)).read_to_end(&mut bytes)?;

@@ -177,6 +177,12 @@ fn hostile_files_are_quarantined_named_and_kept_byte_for_byte() {
         );
     }
     assert_eq!(names(&site.quarantine()).len(), bad.len());
+    // Larger than any record: refused unread, and the message says why.
+    assert!(
+        out.stderr
+            .contains("rec-15-huge.bin: 16781312 bytes, larger than the largest raw record"),
+        "the oversized file's message does not give the limit:\n{out}"
+    );
 
     // The symlink's target is untouched and was not shipped.
     assert_eq!(names(&outside), outside_before);
@@ -194,6 +200,39 @@ fn hostile_files_are_quarantined_named_and_kept_byte_for_byte() {
         out.stdout.contains(&format!("{} quarantined", bad.len())),
         "summary does not count the quarantined files:\n{out}"
     );
+}
+
+/// Issue 13: a user leaves a record of the largest size a sweep accepts,
+/// filled with distinct packages, each seen twice far apart, to keep the root
+/// sweep busy. The renderer compared every sighting with every earlier one
+/// (hours for this record); it is now shipped whole, every package merged.
+#[test]
+fn largest_hostile_record_is_shipped_whole() {
+    let site = Site::new();
+    let mut spec = RawSpec::dead();
+    spec.capacity = MAX_CAPACITY;
+    spec.entries.clear();
+    let n = (MAX_CAPACITY as usize - HEADER_LEN) / 2 / 24;
+    for i in 0..n {
+        spec.entries
+            .push((b'P', format!("l{i:x}\0\0").into_bytes()));
+    }
+    for i in 0..n {
+        spec.entries
+            .push((b'P', format!("i{i:x}\0\0\0\0{i}").into_bytes()));
+    }
+    spec.write(&site.runtime);
+    let out = site.sweep(&[]);
+    out.assert_ok();
+    let shipped = site.shipped_typed();
+    assert_eq!(shipped.len(), 1, "{out}");
+    let rec = &shipped[0].1;
+    assert_eq!(rec.packages.len(), n);
+    for (i, p) in rec.packages.iter().enumerate() {
+        assert_eq!(p.name, format!("{i:x}"));
+        assert_eq!((p.via.as_str(), p.at_ms), ("import", Some(i as u64)));
+    }
+    assert!(!rec.truncated);
 }
 
 #[test]
@@ -483,6 +522,58 @@ fn dead_record_is_shipped_once_to_the_file_owner() {
     assert!(out.stdout.contains("0 shipped"), "{out}");
     assert_eq!(site.shipped().len(), 1);
     assert_eq!(fs::read(site.spool.join(name)).unwrap(), json_before);
+}
+
+/// A vanished record's end is the latest evidence of life it holds: its
+/// latest import (`at_ms`) when that is later than the file's mtime, but
+/// never a time after the sweep (`at_ms` is the user's to forge).
+#[test]
+fn vanished_end_is_the_latest_evidence_never_the_future() {
+    let site = Site::new();
+    let mut late = RawSpec::dead();
+    late.who.start_ns -= 3_600_000_000_000; // started an hour and 5 s ago
+    late.entries
+        .push((b'U', b"i/home/alice/late.py\x00\x001800000".to_vec())); // +30 min
+    let path = late.write(&site.runtime);
+    age(&path, 3000); // mtime: 10 min after the start
+    let mut forged = RawSpec::dead();
+    forged
+        .entries
+        .push((b'P', b"iscipy\x001.0\x00/v\x00\x0099999999999999".to_vec()));
+    forged.write(&site.runtime);
+    let before = rfc3339_seconds(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+    );
+    site.sweep(&[]).assert_ok();
+    let after = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let shipped = site.shipped();
+    let rec = |spec: &RawSpec| {
+        &shipped
+            .iter()
+            .find(|(n, _)| n.starts_with(&spec.id_hex()))
+            .expect("shipped")
+            .1
+    };
+    let start_secs = late.who.start_ns / 1_000_000_000;
+    assert!(
+        rec(&late)
+            .end
+            .starts_with(&rfc3339_seconds(start_secs + 1800)),
+        "end {} is not the last import, 30 min after start {}",
+        rec(&late).end,
+        rec(&late).start
+    );
+    let end = &rec(&forged).end;
+    assert!(
+        end.as_str() >= before.as_str() && end.as_str() <= rfc3339_seconds(after + 1).as_str(),
+        "a forged at_ms put the end at {end}, after the sweep"
+    );
 }
 
 /// `YYYY-MM-DDTHH:MM:SS` of a Unix time (UTC), civil-from-days.

@@ -587,6 +587,72 @@ fn sigkill_3_8() {
     );
 }
 
+/// Seconds since the epoch of a record timestamp (`2026-11-26T06:30:00.123456Z`).
+fn unix_secs(v: &serde_json::Value) -> f64 {
+    let t = v.as_str().expect("timestamp string");
+    let num = |r: std::ops::Range<usize>| t[r].parse::<i64>().expect("digits");
+    let (y, m, d) = (num(0..4), num(5..7), num(8..10));
+    // Days from civil (proleptic Gregorian).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
+    let secs = days * 86_400 + num(11..13) * 3600 + num(14..16) * 60;
+    secs as f64 + t[17..t.len() - 1].parse::<f64>().expect("seconds")
+}
+
+/// Issue 13: a process killed after running a while must not read as if it
+/// ended when it started. A SIGKILLed process cannot say when it died; the
+/// sweep dates its end by the latest evidence the record holds (docs/record.md,
+/// "Duration of a vanished process"): here an import 1.5 s after the start.
+fn killed_after_a_while(py: &Python) {
+    // On tmpfs, as in production: there a page of the record that has been
+    // written once no longer moves the file's mtime (on disk it does), so
+    // the mtime alone would date this end ~1.5 s early.
+    let shm = or_skip!(
+        tempfile::Builder::new()
+            .prefix("pyusage-test-")
+            .tempdir_in("/dev/shm")
+            .ok(),
+        "no /dev/shm"
+    );
+    let t = Tracer::new().with_runtime_dir(shm.path());
+    let (dir, files) = mods(&t, &["main", "late"]);
+    let code = format!(
+        "{}import time\nimport pyusage_main\ntime.sleep(1.5)\nimport pyusage_late\n\
+         print('ready', flush=True)\ntime.sleep(600)\n",
+        path_line(&dir)
+    );
+    let before = rfc3339_now();
+    let out = kill_run(&py.prog().arg("-c").arg(&code), Some(&t), libc::SIGKILL);
+    assert!(t.spool_files().is_empty(), "a SIGKILLed process shipped");
+    t.sweep();
+    let after = rfc3339_now();
+    let r = t.record_of(out.pid);
+    assert_eq!(r.how(), "vanished", "{r:?}");
+    r.assert_unmapped_covers(&files[1]);
+    let (start, end) = (unix_secs(&r.0["start"]), unix_secs(&r.0["end"]));
+    assert!(
+        end - start >= 1.5,
+        "ran 1.5 s before its last import, yet start {} end {}",
+        r.0["start"],
+        r.0["end"]
+    );
+    assert!(r.0["start"].as_str().unwrap() >= before.as_str(), "{r:?}");
+    assert!(r.0["end"].as_str().unwrap() <= after.as_str(), "{r:?}");
+}
+
+#[test]
+fn killed_after_a_while_3_11() {
+    killed_after_a_while(&or_skip!(py311(), "3.11.7 missing"));
+}
+
+#[test]
+fn killed_after_a_while_debian_static() {
+    killed_after_a_while(&or_skip!(Python::debian(), "debian python missing"));
+}
+
 fn abort_case(py: &Python) {
     let t = Tracer::new();
     let (dir, files) = mods(&t, &["main"]);
