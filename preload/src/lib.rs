@@ -47,11 +47,13 @@ mod lastopen;
 mod native;
 mod seen;
 mod settings;
+mod sinks;
 mod spool;
 mod start;
 mod stdlib;
 mod sys;
 mod syscall;
+mod syslog;
 mod tracker;
 
 #[cfg(not(test))]

@@ -161,6 +161,51 @@ pub unsafe fn unlinkat(dir: c_int, name: *const c_char) -> c_int {
     sys!(libc::SYS_unlinkat, dir, name, 0) as c_int
 }
 
+/// `socket(domain, type, 0)`.
+pub fn socket(domain: c_int, kind: c_int) -> c_int {
+    sys!(libc::SYS_socket, domain, kind, 0) as c_int
+}
+
+/// # Safety
+/// `addr` points to `len` bytes of a socket address.
+pub unsafe fn connect(fd: c_int, addr: *const u8, len: u32) -> c_int {
+    sys!(libc::SYS_connect, fd, addr, len) as c_int
+}
+
+/// `sendto(fd, buf, len, flags, NULL, 0)` on a connected socket.
+pub fn send(fd: c_int, buf: &[u8], flags: c_int) -> isize {
+    sys!(
+        libc::SYS_sendto,
+        fd,
+        buf.as_ptr(),
+        buf.len(),
+        flags,
+        0usize,
+        0usize
+    )
+}
+
+/// Waits up to `ms` milliseconds until `fd` is writable; true if it is.
+pub fn wait_writable(fd: c_int, ms: c_int) -> bool {
+    let mut p = libc::pollfd {
+        fd,
+        events: libc::POLLOUT,
+        revents: 0,
+    };
+    let r = sys!(
+        libc::SYS_ppoll,
+        &mut p as *mut libc::pollfd,
+        1,
+        &libc::timespec {
+            tv_sec: 0,
+            tv_nsec: i64::from(ms) * 1_000_000,
+        } as *const libc::timespec,
+        0usize,
+        0usize
+    );
+    r == 1 && p.revents & libc::POLLOUT != 0 && p.revents & (libc::POLLERR | libc::POLLHUP) == 0
+}
+
 /// # Safety
 /// `path` is NUL-terminated.
 pub unsafe fn mkdir(path: *const c_char, mode: u32) -> c_int {

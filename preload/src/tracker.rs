@@ -565,14 +565,14 @@ pub fn resume_after_failed_exec() {
     STATE.store(READY, Ordering::Release);
 }
 
-/// Renders the record and puts it in the spool as `<id>.json`. False if the
-/// spool is unusable; the raw record then stays for `pyusage sweep`.
+/// Renders the record and ships it to the configured sinks (the spool as
+/// `<id>.json`, syslog). False if a sink did not take it; the raw record
+/// then stays for `pyusage sweep`.
 fn ship(w: &Writer) -> bool {
     let g = globals::get();
     let Some(config) = g.config.as_ref() else {
         return false;
     };
-    let spool = config.spool.as_bytes();
     let view = w.view();
     let id_hex = view.id_hex();
     // Escaping can grow text up to six-fold; the mapping is freed below.
@@ -589,7 +589,7 @@ fn ship(w: &Writer) -> bool {
     let mut json = Out::new(buf);
     render(&view, None, &Overrides::default(), &mut json);
     json.raw(b"\n");
-    let ok = !json.overflowed() && crate::spool::write(spool, &id_hex, json.as_bytes());
+    let ok = !json.overflowed() && crate::sinks::ship(config, view.pid, &id_hex, json.as_bytes());
     // SAFETY: unmapping our own buffer.
     unsafe { syscall::munmap(out, out_len) };
     ok

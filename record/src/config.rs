@@ -96,6 +96,16 @@ pub struct Config {
     /// Honour `PYUSAGE_CONFIG`, `PYUSAGE_SPOOL`, `PYUSAGE_RUNTIME_DIR`, `PYUSAGE_MAP`
     /// from users (`allow_user_config`, default true; only the system file can set it).
     pub allow_user_config: bool,
+    /// Ship records to the spool directory (`sinks` names `"spool"`; default).
+    pub sink_spool: bool,
+    /// Ship records to syslog (`sinks` names `"syslog"`).
+    pub sink_syslog: bool,
+    /// Where syslog messages go (`syslog`): a datagram socket path (default
+    /// `/dev/log`), `udp://IPv4:PORT` or `tcp://IPv4:PORT`.
+    pub syslog: InlinePath,
+    /// Size of one syslog message; longer records are sent in chunks
+    /// (`syslog_message_bytes`, default 2048).
+    pub syslog_message_bytes: u32,
     /// Lines that could not be understood: no `key = value`, or a known key
     /// with a value of the wrong type or range. In the system file, any such
     /// line switches tracing off (the tracer cannot know what the admin meant).
@@ -105,7 +115,7 @@ pub struct Config {
 }
 
 /// All keys, for validation in the tools.
-pub const KEYS: [&str; 10] = [
+pub const KEYS: [&str; 13] = [
     "enabled",
     "spool",
     "runtime_dir",
@@ -116,6 +126,9 @@ pub const KEYS: [&str; 10] = [
     "allow_opt_out",
     "allow_user_config",
     "store",
+    "sinks",
+    "syslog",
+    "syslog_message_bytes",
 ];
 
 impl Default for Config {
@@ -136,6 +149,10 @@ impl Default for Config {
             all_ranks: false,
             allow_opt_out: true,
             allow_user_config: true,
+            sink_spool: true,
+            sink_syslog: false,
+            syslog: path("/dev/log"),
+            syslog_message_bytes: crate::syslog::DEFAULT_MESSAGE_BYTES,
             errors: 0,
             first_error_line: 0,
         }
@@ -357,7 +374,57 @@ fn absolute_path(s: &[u8], basic: bool) -> Option<InlinePath> {
     string_path(s, basic).filter(|p| p.as_bytes().first() == Some(&b'/'))
 }
 
+/// `syslog`: an absolute socket path, or `udp://`/`tcp://` with a numeric
+/// IPv4 address and a port (the tracer never resolves names).
+fn syslog_target_ok(t: &[u8]) -> bool {
+    let addr = match t {
+        [b'/', ..] => return true,
+        _ if t.starts_with(b"udp://") || t.starts_with(b"tcp://") => &t[6..],
+        _ => return false,
+    };
+    parse_ipv4_port(addr).is_some()
+}
+
+/// `a.b.c.d:port` as the address bytes and the port.
+pub fn parse_ipv4_port(s: &[u8]) -> Option<([u8; 4], u16)> {
+    let colon = s.iter().rposition(|&c| c == b':')?;
+    let port = crate::job::parse_u32(&s[colon + 1..]).filter(|&p| p > 0 && p <= 65535)? as u16;
+    let mut ip = [0u8; 4];
+    let mut parts = s[..colon].split(|&c| c == b'.');
+    for byte in ip.iter_mut() {
+        let part = parts.next()?;
+        if part.is_empty() || part.len() > 3 {
+            return None;
+        }
+        *byte = u8::try_from(crate::job::parse_u32(part)?).ok()?;
+    }
+    parts.next().is_none().then_some((ip, port))
+}
+
 impl Config {
+    /// `sinks = ["spool"]`, `["syslog"]` or both: a one-line array of those
+    /// names, at least one.
+    fn apply_sinks(&mut self, v: &[u8]) -> bool {
+        let Some(inner) = v.strip_prefix(b"[").and_then(|v| v.strip_suffix(b"]")) else {
+            return false;
+        };
+        let (mut spool, mut syslog) = (false, false);
+        for item in inner.split(|&c| c == b',') {
+            match trim(item) {
+                b"\"spool\"" | b"'spool'" => spool = true,
+                b"\"syslog\"" | b"'syslog'" => syslog = true,
+                b"" => {}
+                _ => return false,
+            }
+        }
+        if !spool && !syslog {
+            return false;
+        }
+        self.sink_spool = spool;
+        self.sink_syslog = syslog;
+        true
+    }
+
     /// Applies the settings in `text` on top of `self`.
     ///
     /// `system` is true for the compiled-in system file: only it may set
@@ -391,6 +458,9 @@ impl Config {
         };
         let key = trim(&line[..eq]);
         let known = KEYS.iter().any(|k| k.as_bytes() == key);
+        if key == b"sinks" {
+            return self.apply_sinks(trim(&line[eq + 1..]));
+        }
         let Some(value) = parse_value(trim(&line[eq + 1..])) else {
             // Values this parser does not read (arrays, inline tables) are
             // fine for the tools' keys; for the tracer's keys they are wrong.
@@ -425,6 +495,21 @@ impl Config {
             // The store (`pyusage ingest`'s database) is the tools' business:
             // the tracer checks only that it is a string and keeps nothing.
             (b"store", Value::Str(..)) => {}
+            (b"syslog", Value::Str(s, basic)) => {
+                match string_path(s, basic).filter(|p| syslog_target_ok(p.as_bytes())) {
+                    Some(p) => self.syslog = p,
+                    None => return false,
+                }
+            }
+            (b"syslog_message_bytes", Value::Num(v)) => match crate::job::parse_u32(v) {
+                Some(b)
+                    if (crate::syslog::MIN_MESSAGE_BYTES..=crate::syslog::MAX_MESSAGE_BYTES)
+                        .contains(&b) =>
+                {
+                    self.syslog_message_bytes = b
+                }
+                _ => return false,
+            },
             (b"sample", Value::Num(v)) => match fraction_ppm(v) {
                 Some(p) => self.sample_ppm = p,
                 None => return false,
@@ -449,6 +534,42 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sinks_and_syslog_keys() {
+        let mut c = Config::default();
+        assert!((c.sink_spool, c.sink_syslog) == (true, false));
+        c.apply(
+            b"sinks = [\"spool\", 'syslog']\nsyslog = \"udp://10.1.2.3:514\"\nsyslog_message_bytes = 1024\n",
+            true,
+        );
+        assert_eq!(c.errors, 0);
+        assert!(c.sink_spool && c.sink_syslog);
+        assert_eq!(c.syslog.as_bytes(), b"udp://10.1.2.3:514");
+        assert_eq!(c.syslog_message_bytes, 1024);
+        let mut c = Config::default();
+        c.apply(b"sinks = [\"syslog\"]\n", true);
+        assert!(!c.sink_spool && c.sink_syslog && c.errors == 0);
+        for bad in [
+            &b"sinks = []"[..],
+            b"sinks = [\"kafka\"]",
+            b"sinks = \"spool\"",
+            b"syslog = \"udp://loghost:514\"",
+            b"syslog = \"tcp://1.2.3.4\"",
+            b"syslog = \"dev/log\"",
+            b"syslog_message_bytes = 100",
+            b"syslog_message_bytes = 100000",
+        ] {
+            let mut c = Config::default();
+            c.apply(bad, true);
+            assert_eq!(c.errors, 1, "{}", core::str::from_utf8(bad).unwrap());
+        }
+        assert_eq!(
+            parse_ipv4_port(b"127.0.0.1:6514"),
+            Some(([127, 0, 0, 1], 6514))
+        );
+        assert_eq!(parse_ipv4_port(b"256.0.0.1:1"), None);
+    }
 
     #[test]
     fn unknown_keys_are_not_errors_but_bad_values_are() {

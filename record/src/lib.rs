@@ -12,6 +12,7 @@
 //! - [`config`]: the system configuration file, parsed without allocation;
 //! - [`job`]: scheduler and MPI context taken from the environment;
 //! - [`sample`]: the sampling decision, per job;
+//! - [`syslog`]: the record as RFC 5424 messages, in chunks, and their parser;
 //! - [`proc_stat`]: a process's start time, which with its pid identifies it.
 //!
 //! The crate is `no_std` and has no features: nothing in it allocates, panics
@@ -28,6 +29,7 @@ pub mod proc_stat;
 pub mod raw;
 pub mod render;
 pub mod sample;
+pub mod syslog;
 pub mod time;
 
 /// Version of the shipped JSON record (`schema` field).

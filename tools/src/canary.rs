@@ -172,7 +172,15 @@ fn canary(
             }
         }
         if let (Some(f), None) = (&args.syslog_file, seen.syslog) {
-            if std::fs::read(f).is_ok_and(|b| contains(&b, id.as_bytes())) {
+            // Arrived means whole: every chunk there, checksum right.
+            let whole = std::fs::read(f).is_ok_and(|b| {
+                contains(&b, id.as_bytes())
+                    && crate::ingest::syslog::reassemble(&b)
+                        .whole
+                        .iter()
+                        .any(|w| w.id == id)
+            });
+            if whole {
                 seen.syslog = Some(now);
             }
         }

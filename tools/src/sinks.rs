@@ -73,6 +73,9 @@ impl fmt::Display for SyslogTarget {
     }
 }
 
+/// Sends one message.
+type Sender = dyn FnMut(&[u8]) -> std::io::Result<()>;
+
 /// The configured sinks.
 #[derive(Clone, Debug)]
 pub struct Sinks {
@@ -82,38 +85,67 @@ pub struct Sinks {
     pub syslog: bool,
     /// Where syslog messages go.
     pub target: SyslogTarget,
+    /// Size of one syslog message.
+    pub message_bytes: u32,
 }
 
-/// The syslog socket when the configuration names none.
-pub const DEFAULT_SYSLOG: &str = "/dev/log";
-
 impl Sinks {
-    /// Reads `sinks` and `syslog` from the configuration file in force
-    /// (default: the spool only, `/dev/log`).
+    /// The sinks of the configuration in force, read by the tracer's parser.
     pub fn of(e: &Effective) -> Sinks {
-        let table: Option<toml::Table> = e
-            .source
-            .as_ref()
-            .and_then(|f| std::fs::read_to_string(f).ok())
-            .and_then(|t| t.parse().ok());
-        let list: Vec<String> = table
-            .as_ref()
-            .and_then(|t| t.get("sinks")?.as_array().cloned())
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_else(|| vec!["spool".to_owned()]);
-        let target = table
-            .as_ref()
-            .and_then(|t| t.get("syslog")?.as_str().map(str::to_owned))
-            .and_then(|s| SyslogTarget::parse(&s).ok())
-            .unwrap_or_else(|| SyslogTarget::Unix(DEFAULT_SYSLOG.to_owned()));
+        let c = &e.config;
+        let target = String::from_utf8_lossy(c.syslog.as_bytes()).into_owned();
         Sinks {
-            spool: list.iter().any(|s| s == "spool"),
-            syslog: list.iter().any(|s| s == "syslog"),
-            target,
+            spool: c.sink_spool,
+            syslog: c.sink_syslog,
+            target: SyslogTarget::parse(&target).unwrap_or(SyslogTarget::Unix(target)),
+            message_bytes: c.syslog_message_bytes,
         }
+    }
+
+    /// Sends one record (`json`, one line) to syslog as the tracer would,
+    /// except that it waits for a full socket buffer (the sweep is not a
+    /// user's process) up to a few seconds.
+    pub fn send_syslog(&self, pid: u32, id_hex: &str, json: &[u8]) -> Result<(), String> {
+        use pyusage_record::syslog::{checksum, chunk_count, message, MAX_MESSAGE_BYTES};
+        let json = json.strip_suffix(b"\n").unwrap_or(json);
+        let id: [u8; 32] = id_hex
+            .as_bytes()
+            .try_into()
+            .map_err(|_| format!("bad record id {id_hex:?}"))?;
+        let total = chunk_count(json.len(), self.message_bytes)
+            .ok_or_else(|| format!("record of {} bytes needs too many chunks", json.len()))?;
+        let sum = checksum(json);
+        let mut buf = vec![0u8; MAX_MESSAGE_BYTES as usize];
+        let mut send: Box<Sender> = match &self.target {
+            SyslogTarget::Unix(path) => {
+                let s = std::os::unix::net::UnixDatagram::unbound()
+                    .and_then(|s| s.connect(path).map(|()| s))
+                    .map_err(|e| format!("{path}: {e}"))?;
+                s.set_write_timeout(Some(Duration::from_secs(5))).ok();
+                Box::new(move |m| s.send(m).map(|_| ()))
+            }
+            SyslogTarget::Udp(addr) => {
+                let s = std::net::UdpSocket::bind("0.0.0.0:0")
+                    .and_then(|s| s.connect(addr.as_str()).map(|()| s))
+                    .map_err(|e| format!("udp://{addr}: {e}"))?;
+                Box::new(move |m| s.send(m).map(|_| ()))
+            }
+            SyslogTarget::Tcp(addr) => {
+                use std::io::Write;
+                let mut s = std::net::TcpStream::connect(addr.as_str())
+                    .map_err(|e| format!("tcp://{addr}: {e}"))?;
+                s.set_write_timeout(Some(Duration::from_secs(5))).ok();
+                Box::new(move |m| {
+                    s.write_all(format!("{} ", m.len()).as_bytes())?;
+                    s.write_all(m)
+                })
+            }
+        };
+        for n in 1..=total {
+            let len = message(&mut buf, json, self.message_bytes, n, pid, &id, sum)
+                .ok_or("message buffer too small")?;
+            send(&buf[..len]).map_err(|e| format!("{}: {e}", self.target))?;
+        }
+        Ok(())
     }
 }

@@ -49,6 +49,7 @@ struct Tally {
 
 pub fn run(args: SweepArgs) -> Result<ExitCode> {
     let e = args.settings.load()?;
+    let sinks = crate::sinks::Sinks::of(&e);
     let quarantine = args
         .quarantine
         .clone()
@@ -99,6 +100,7 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
             &entry.path(),
             map.as_ref(),
             &e.spool,
+            &sinks,
             &quarantine,
             args.dry_run,
         ) {
@@ -157,6 +159,7 @@ fn sweep_one(
     path: &Path,
     map: Option<&PackageMap<'_>>,
     spool: &Path,
+    sinks: &crate::sinks::Sinks,
     quarantine: &Path,
     dry_run: bool,
 ) -> Result<Outcome> {
@@ -228,6 +231,17 @@ fn sweep_one(
     let mut out = Out::new(&mut buf);
     render(&rec, map, &ov, &mut out);
     let id = String::from_utf8_lossy(&rec.id_hex()).into_owned();
+    // Every configured sink takes it, as in the tracer; a failure leaves
+    // the claimed file for the next sweep.
+    if sinks.syslog {
+        sinks
+            .send_syslog(rec.pid, &id, out.as_bytes())
+            .map_err(|why| anyhow::anyhow!("{}: cannot send to syslog: {why}", path.display()))?;
+    }
+    if !sinks.spool {
+        std::fs::remove_file(&claimed)?;
+        return Ok(Outcome::Shipped);
+    }
     let mut outcome = spool::ship(spool, &id, out.as_bytes(), meta.uid())?;
     if let Shipped::Planted { path, uid } = &outcome {
         // Someone else put a file under this record's name to suppress it:

@@ -20,6 +20,7 @@ mod pg;
 pub mod record;
 mod source;
 mod sqlite;
+pub mod syslog;
 mod writer;
 
 use crate::config::Settings;
@@ -58,6 +59,10 @@ pub struct IngestArgs {
     /// Records per transaction (for tests that kill an ingest between commits).
     #[arg(long, hide = true, default_value_t = 5000)]
     batch: usize,
+    /// A file written by rsyslog in pyusage's layout (packaging/rsyslog/pyusage.conf):
+    /// chunks are put back together; incomplete records are reported, never stored.
+    #[arg(long = "syslog", value_name = "FILE")]
+    syslog: Vec<PathBuf>,
     /// Spool directories and NDJSON files (default: the configured spool).
     #[arg(value_name = "SOURCE")]
     sources: Vec<PathBuf>,
@@ -103,7 +108,9 @@ fn quarantine_for(args: &IngestArgs, source: &Path, is_dir: bool) -> PathBuf {
 pub fn run(args: IngestArgs) -> Result<ExitCode> {
     let e = args.settings.load()?;
     let url = StoreUrl::parse(args.db.as_deref().unwrap_or(&e.store)).context("--db / `store`")?;
-    let sources = if args.sources.is_empty() {
+    let sources = if args.sources.is_empty() && !args.syslog.is_empty() {
+        Vec::new()
+    } else if args.sources.is_empty() {
         vec![e.spool.clone()]
     } else {
         args.sources.clone()
@@ -209,9 +216,20 @@ pub fn run(args: IngestArgs) -> Result<ExitCode> {
         {
             let tx = tx.clone();
             let (ndjson, ndjson_q, bar) = (&ndjson, &ndjson_q, &bar);
+            let syslog_files = (&args.syslog, &args.quarantine);
             scope.spawn(move || {
                 for (file, q) in ndjson.iter().zip(ndjson_q) {
                     split_ndjson(file, q, &work_tx, &tx, bar);
+                }
+                drop(work_tx);
+                for file in syslog_files.0 {
+                    let q = syslog_files
+                        .1
+                        .clone()
+                        .unwrap_or_else(|| quarantine_for_file(file));
+                    if tx.send(read_syslog(file, &q, dry, bar)).is_err() {
+                        return;
+                    }
                 }
             });
         }
@@ -429,6 +447,79 @@ fn split_ndjson<'a>(
 
 /// Parses a chunk of NDJSON lines. Their records keep the owner they state
 /// (the file is an export of a store, not a user's drop).
+fn quarantine_for_file(file: &Path) -> PathBuf {
+    file.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .join("quarantine")
+}
+
+/// The records of a syslog file, reassembled ([`syslog`]), each owned by its
+/// sender as the daemon saw it (see there).
+fn read_syslog(file: &Path, q: &Path, dry: bool, bar: &ProgressBar) -> Chunk {
+    let mut chunk = Chunk::default();
+    let text = match std::fs::read(file) {
+        Ok(t) => t,
+        Err(e) => {
+            report(bar, format!("pyusage: error: {}: {e}", file.display()));
+            chunk.failed += 1;
+            return chunk;
+        }
+    };
+    let r = syslog::reassemble(&text);
+    for (line, why) in &r.problems {
+        report(
+            bar,
+            format!("pyusage: error: {}:{line}: {why}", file.display()),
+        );
+        chunk.failed += 1;
+    }
+    let stem = file
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
+    for w in r.whole {
+        match record::parse(&w.json) {
+            Ok(rec) => {
+                let (uid, user) = match w.sender {
+                    // Root is the sweep, which states the raw file's owner.
+                    Some(0) | None => (rec.claimed_uid, rec.claimed_user.clone()),
+                    Some(uid) => (i64::from(uid), crate::sweep::user_name(uid)),
+                };
+                chunk.recs.push(Owned { rec, uid, user });
+            }
+            Err(why) => {
+                let shown = format!("{}:{} (record {})", file.display(), w.line, w.id);
+                chunk.quarantined += 1;
+                if dry {
+                    report(bar, format!("pyusage: error: {shown}: {why}"));
+                    continue;
+                }
+                let name = format!("{stem}.{}", w.id);
+                match source::quarantine_bytes(&w.json, q, &name, &why) {
+                    Ok(to) => report(
+                        bar,
+                        format!(
+                            "pyusage: error: {shown}: {why}; quarantined as {}",
+                            to.display()
+                        ),
+                    ),
+                    Err(e) => {
+                        chunk.quarantined -= 1;
+                        chunk.failed += 1;
+                        report(
+                            bar,
+                            format!("pyusage: error: {shown}: {why}; cannot quarantine: {e:#}"),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    chunk
+}
+
 fn parse_lines(lines: &Lines<'_>, dry: bool, bar: &ProgressBar) -> Chunk {
     let mut chunk = Chunk::default();
     let stem = lines

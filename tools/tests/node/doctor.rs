@@ -263,3 +263,28 @@ fn each_broken_part_is_reported() {
         }
     }
 }
+
+#[test]
+fn syslog_is_checked_when_it_is_a_sink() {
+    if !is_root() {
+        skip!("needs root: the runtime directory must be owned by root");
+    }
+    let mut s = Setup::new();
+    let sock = s.tmp.path().join("log.sock");
+    s.with_config(&format!(
+        "sinks = [\"spool\", \"syslog\"]\nsyslog = \"{}\"",
+        sock.display()
+    ));
+    // Nothing listens.
+    let (code, checks) = doctor(&s, &[]);
+    let (status, detail) = status_of(&checks, "syslog");
+    assert_eq!((status, code), ("fail", 1), "{detail}");
+    assert!(detail.contains("cannot connect"), "{detail}");
+    assert!(detail.contains("records still go to the spool"), "{detail}");
+    // A daemon's socket.
+    let _listener = std::os::unix::net::UnixDatagram::bind(&sock).unwrap();
+    let (code, checks) = doctor(&s, &[]);
+    let (status, detail) = status_of(&checks, "syslog");
+    assert_eq!((status, code), ("ok", 0), "{detail}");
+    assert!(detail.contains("socket accepts datagrams"), "{detail}");
+}
