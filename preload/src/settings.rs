@@ -111,7 +111,15 @@ pub fn load(env: &Env) -> Config {
     config
 }
 
-/// Maps the package map read-only. Any problem means no map: raw paths are recorded.
+/// Loads the package map. Any problem means no map: raw paths are recorded.
+///
+/// A map that someone changes in place (`cp` over it, `rsync --inplace`,
+/// truncation) instead of renaming a new one over it would kill every
+/// process that has it mapped (a read past a truncated end is SIGBUS) or
+/// feed them garbage. So the file is mapped only when it is immutable
+/// (`chattr +i`, which `pyusage map build --immutable` sets): then nobody can
+/// change it in place. Otherwise it is read into private memory, and used
+/// only if nobody wrote to it while it was read.
 pub fn map_package_map(path: &InlinePath) -> Option<PackageMap<'static>> {
     if path.is_empty() {
         return None;
@@ -121,19 +129,13 @@ pub fn map_package_map(path: &InlinePath) -> Option<PackageMap<'static>> {
     if fd < 0 {
         return None;
     }
-    let size = syscall::file_size(fd).max(0) as u64;
-    let base = if size > 0 && size <= MAX_MAP_BYTES {
-        // SAFETY: a private read-only mapping of a regular file we opened.
-        unsafe { syscall::mmap(size as usize, libc::PROT_READ, libc::MAP_PRIVATE, fd) }.ok()
-    } else {
-        None
-    };
-    syscall::close(fd); // the mapping outlives the descriptor
-    let base = base?;
-    // SAFETY: the mapping is `size` readable bytes and is never unmapped while
-    // the map is in use (only on parse failure, below). The builder replaces
-    // map files by rename, so the mapped inode never changes under us.
-    let bytes: &'static [u8] = unsafe { core::slice::from_raw_parts(base, size as usize) };
+    let loaded = load_map(fd);
+    syscall::close(fd); // a mapping outlives the descriptor
+    let (base, size) = loaded?;
+    // SAFETY: `base` is `size` readable bytes (a private copy, or a mapping of
+    // an immutable file), never unmapped while the map is in use (only on
+    // parse failure, below).
+    let bytes: &'static [u8] = unsafe { core::slice::from_raw_parts(base, size) };
     match PackageMap::parse(bytes) {
         Ok(map) => Some(map),
         Err(_) => {
@@ -141,9 +143,49 @@ pub fn map_package_map(path: &InlinePath) -> Option<PackageMap<'static>> {
                 b"package map is not valid; recording raw paths: ",
                 path.as_bytes(),
             ]);
-            // SAFETY: unmapping what we mapped above; nothing refers to it.
-            unsafe { syscall::munmap(base, size as usize) };
+            // SAFETY: unmapping what load_map mapped; nothing refers to it.
+            unsafe { syscall::munmap(base, size) };
             None
         }
+    }
+}
+
+/// The map's bytes: the file itself if immutable, else a private copy.
+fn load_map(fd: i32) -> Option<(*mut u8, usize)> {
+    let before = syscall::file_version(fd)?;
+    let size = u64::try_from(before.1).ok()?;
+    if size == 0 || size > MAX_MAP_BYTES {
+        return None;
+    }
+    let size = size as usize;
+    if syscall::is_immutable(fd) {
+        // SAFETY: a private read-only mapping of a regular file we opened.
+        return unsafe { syscall::mmap(size, libc::PROT_READ, libc::MAP_PRIVATE, fd) }
+            .ok()
+            .map(|base| (base, size));
+    }
+    let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS;
+    // SAFETY: an anonymous private mapping; no allocator involved.
+    let base =
+        unsafe { syscall::mmap(size, libc::PROT_READ | libc::PROT_WRITE, flags, -1) }.ok()?;
+    let mut done = 0;
+    while done < size {
+        // SAFETY: writes stay within the `size` bytes mapped above.
+        let n = unsafe { syscall::pread(fd, base.add(done), size - done, done as u64) };
+        if n == -(libc::EINTR as isize) {
+            continue;
+        }
+        if n <= 0 {
+            break;
+        }
+        done += n as usize;
+    }
+    if done == size && syscall::file_version(fd) == Some(before) {
+        Some((base, size))
+    } else {
+        // Shrunk, grown or rewritten while we read it: a torn copy.
+        // SAFETY: unmapping our own buffer; nothing refers to it.
+        unsafe { syscall::munmap(base, size) };
+        None
     }
 }

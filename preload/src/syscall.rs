@@ -74,16 +74,38 @@ pub unsafe fn write(fd: c_int, buf: *const u8, len: usize) -> isize {
     sys!(libc::SYS_write, fd, buf, len)
 }
 
-/// Returns the size of the file open as `fd`, or `-errno`.
-pub fn file_size(fd: c_int) -> i64 {
+/// What identifies a file's contents without reading them: inode, size and
+/// modification time (seconds, nanoseconds). Equal before and after a read
+/// means nobody wrote to it in between.
+pub fn file_version(fd: c_int) -> Option<(u64, i64, i64, i64)> {
     // SAFETY: st is a valid out-buffer of the kernel's struct stat size.
     let mut st: libc::stat = unsafe { core::mem::zeroed() };
     let r = sys!(libc::SYS_fstat, fd, &mut st as *mut libc::stat);
-    if r < 0 {
-        r as i64
-    } else {
-        st.st_size as i64
-    }
+    (r >= 0).then_some((
+        st.st_ino as u64,
+        st.st_size as i64,
+        st.st_mtime as i64,
+        st.st_mtime_nsec as i64,
+    ))
+}
+
+/// True if the file open as `fd` has the immutable attribute (`chattr +i`):
+/// then nobody, root included, can write, truncate or replace it in place.
+pub fn is_immutable(fd: c_int) -> bool {
+    const FS_IOC_GETFLAGS: usize = 0x8008_6601;
+    const FS_IMMUTABLE_FL: u64 = 0x10;
+    // The kernel stores an int; a zeroed long-sized buffer holds it either way.
+    let mut flags: u64 = 0;
+    let r = sys!(libc::SYS_ioctl, fd, FS_IOC_GETFLAGS, &mut flags as *mut u64);
+    r == 0 && flags & FS_IMMUTABLE_FL != 0
+}
+
+/// `pread` of up to `len` bytes at `offset`.
+///
+/// # Safety
+/// `buf` is valid for `len` bytes of writes.
+pub unsafe fn pread(fd: c_int, buf: *mut u8, len: usize, offset: u64) -> isize {
+    sys!(libc::SYS_pread64, fd, buf, len, offset)
 }
 
 /// `mmap`; `Err(-errno)` on failure.
@@ -296,8 +318,13 @@ mod tests {
             )
         };
         assert!(fd >= 0, "open: {fd}");
-        let size = file_size(fd);
+        let (_, size, _, _) = file_version(fd).expect("fstat");
         assert!(size > 1000, "size {size}");
+        assert!(!is_immutable(fd));
+        let mut head = [0u8; 4];
+        // SAFETY: head is 4 writable bytes.
+        assert_eq!(unsafe { pread(fd, head.as_mut_ptr(), 4, 0) }, 4);
+        assert_eq!(&head, b"\x7fELF");
         // SAFETY: an open descriptor and the file's own size.
         let map =
             unsafe { mmap(size as usize, libc::PROT_READ, libc::MAP_PRIVATE, fd) }.expect("mmap");

@@ -59,6 +59,12 @@ pub struct BuildArgs {
     /// Print only warnings and errors.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Make the new map immutable (`chattr +i`; root, on ext4, XFS, Btrfs or
+    /// tmpfs). Then nobody can change it in place, so the tracer maps it
+    /// instead of copying it into every Python process. A later build
+    /// replaces it all the same.
+    #[arg(long)]
+    pub immutable: bool,
 }
 
 /// Which map to read: `--map`, else the configured one (as `sweep` does).
@@ -198,8 +204,25 @@ fn run_build(a: BuildArgs) -> Result<ExitCode> {
     for w in &report.warnings {
         writeln!(err, "warning: {w}")?;
     }
+    // An immutable map cannot be renamed over: lift the attribute first.
+    if attributes::is_immutable(&a.output) {
+        attributes::set_immutable(&a.output, false).with_context(|| {
+            format!(
+                "cannot lift the immutable attribute of {}",
+                a.output.display()
+            )
+        })?;
+    }
     scan::write_atomically(&a.output, &report.map)
         .with_context(|| format!("cannot write {}", a.output.display()))?;
+    if a.immutable {
+        attributes::set_immutable(&a.output, true).with_context(|| {
+            format!(
+                "cannot make {} immutable (root, and a file system that supports it)",
+                a.output.display()
+            )
+        })?;
+    }
     if !a.quiet {
         let mut out = std::io::stdout().lock();
         writeln!(out, "roots:")?;
@@ -391,4 +414,46 @@ fn run_diff(a: DiffArgs) -> Result<ExitCode> {
         "{ins} installed, {rem} removed, {up} upgraded, {down} downgraded"
     )?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The immutable attribute (`chattr +i`) of a map file.
+pub mod attributes {
+    use std::os::unix::io::AsRawFd;
+    use std::path::Path;
+
+    const FS_IOC_GETFLAGS: libc::c_ulong = 0x8008_6601;
+    const FS_IOC_SETFLAGS: libc::c_ulong = 0x4008_6602;
+    const FS_IMMUTABLE_FL: libc::c_int = 0x10;
+
+    fn flags(file: &std::fs::File) -> std::io::Result<libc::c_int> {
+        let mut flags: libc::c_int = 0;
+        // SAFETY: FS_IOC_GETFLAGS writes one int through the pointer.
+        if unsafe { libc::ioctl(file.as_raw_fd(), FS_IOC_GETFLAGS, &mut flags) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(flags)
+    }
+
+    /// True if `path` is a file with the immutable attribute.
+    pub fn is_immutable(path: &Path) -> bool {
+        std::fs::File::open(path)
+            .and_then(|f| flags(&f))
+            .is_ok_and(|f| f & FS_IMMUTABLE_FL != 0)
+    }
+
+    /// Sets or clears the immutable attribute of `path`.
+    pub fn set_immutable(path: &Path, on: bool) -> std::io::Result<()> {
+        let file = std::fs::File::open(path)?;
+        let mut f = flags(&file)?;
+        f = if on {
+            f | FS_IMMUTABLE_FL
+        } else {
+            f & !FS_IMMUTABLE_FL
+        };
+        // SAFETY: FS_IOC_SETFLAGS reads one int through the pointer.
+        if unsafe { libc::ioctl(file.as_raw_fd(), FS_IOC_SETFLAGS, &f) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(())
+    }
 }

@@ -290,8 +290,9 @@ pub fn build(opts: &BuildOptions, progress: &dyn Progress) -> Result<BuildReport
     })
 }
 
-/// Writes `bytes` to a temporary file beside `path`, syncs it and renames it
-/// over `path`, so that readers see the old map or the new one, never a mix.
+/// Writes `bytes` to a temporary file beside `path` (mode 0444), syncs it and
+/// renames it over `path`, so that readers see the old map or the new one,
+/// never a mix.
 /// Refuses maps larger than [`MAX_MAP_BYTES`].
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     if bytes.len() as u64 > MAX_MAP_BYTES {
@@ -317,6 +318,9 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
+        // Read-only: a map is never changed once written, only replaced.
+        use std::os::unix::fs::PermissionsExt;
+        f.set_permissions(std::fs::Permissions::from_mode(0o444))?;
         f.sync_all()?;
         drop(f);
         std::fs::rename(&tmp, path)?;

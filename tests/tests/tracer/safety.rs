@@ -298,3 +298,115 @@ impl Drop for TmpfsMount {
         let _ = Command::new("umount").arg(&self.0).status();
     }
 }
+
+/// The venv's interpreter and a private copy of its package map (the shared
+/// one must stay intact for the other tests).
+fn venv_with_own_map(t_dir: &Path) -> Option<(Python, PathBuf)> {
+    let py = match pyusage_tests::fixtures::venv_python() {
+        Ok(p) => p,
+        Err(e) => skip!("the test virtualenv is unavailable: {e}"),
+    };
+    let shared = pyusage_tests::fixtures::venv_map().expect("venv exists, so the map is built");
+    let map = t_dir.join("map.bin");
+    fs::copy(shared, &map).unwrap();
+    Some((Python::at(&py)?, map))
+}
+
+/// An admin copies a new map over the one in use (`cp new.map map.bin`:
+/// truncate, then write) while Python processes run. They must neither die
+/// (a read past a truncated mapping is SIGBUS) nor resolve through the
+/// half-written file: the map they loaded is theirs.
+#[test]
+fn map_changed_in_place_harms_no_running_process() {
+    let t = Tracer::new();
+    let dir = t.scratch("maps");
+    let (py, map) = or_skip!(venv_with_own_map(&dir), "venv python missing");
+    let t = t.with_map(&map);
+    let go = t.scratch("sync").join("go");
+    let code = format!(
+        "import os, time\nprint('ready', flush=True)\n\
+         while not os.path.exists({:?}):\n    time.sleep(0.01)\n\
+         import six, yaml\nprint(six.PY3)\n",
+        go.to_str().unwrap()
+    );
+    let mut run = py.prog().arg("-c").arg(code).spawn_traced(&t);
+    run.wait_for_line("ready");
+    // cp's way: truncate in place, then write something else, shorter.
+    let mut perms = fs::metadata(&map).unwrap().permissions();
+    perms.set_mode(0o644);
+    fs::set_permissions(&map, perms).unwrap();
+    fs::write(&map, vec![0x5au8; 100]).unwrap();
+    let out = release(run, &go);
+    assert_eq!(out.stdout_str(), "ready\nTrue\n");
+    let r = t.record_of(out.pid);
+    r.assert_ended("exit", Some(0), None);
+    for name in ["six", "PyYAML"] {
+        assert!(
+            r.package(name).is_some(),
+            "{name} not resolved through the map loaded at start:\n{}",
+            dump(&t.records())
+        );
+    }
+}
+
+/// `pyusage map build` writes maps read-only; with `--immutable` nobody,
+/// root included, can change the map in place (so the tracer may map it
+/// instead of copying it), and the next build still replaces it.
+#[test]
+fn immutable_map_cannot_be_changed_in_place_but_is_replaced_by_a_build() {
+    if !is_root() {
+        skip!("needs root to set the immutable attribute");
+    }
+    let py = match pyusage_tests::fixtures::venv_python() {
+        Ok(p) => p,
+        Err(e) => skip!("the test virtualenv is unavailable: {e}"),
+    };
+    let t = Tracer::new();
+    let map = t.scratch("maps").join("map.bin");
+    let _cleanup = LiftImmutable(map.clone());
+    let build = |extra: &[&str]| {
+        let out = Command::new(pyusage_tests::artifacts::pyusage())
+            .args(["map", "build", "--quiet", "--output"])
+            .arg(&map)
+            .arg("--python")
+            .arg(&py)
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        fs::metadata(&map).unwrap()
+    };
+    let first = build(&["--immutable"]);
+    assert_eq!(first.permissions().mode() & 0o777, 0o444);
+    assert!(
+        fs::OpenOptions::new().write(true).open(&map).is_err(),
+        "root could open an immutable map for writing"
+    );
+    let second = build(&[]);
+    assert_ne!(first.ino(), second.ino(), "not replaced by rename");
+    assert_eq!(second.permissions().mode() & 0o777, 0o444);
+    let third = build(&["--immutable"]);
+    assert_ne!(second.ino(), third.ino());
+    // The tracer resolves through it.
+    let t = t.with_map(&map);
+    let out = Python::at(&py)
+        .unwrap()
+        .prog()
+        .args(["-c", "import six"])
+        .run_traced(&t);
+    out.assert_success();
+    assert!(t.record_of(out.pid).package("six").is_some());
+}
+
+/// Lifts the immutable attribute on drop, so the temp dir can be removed.
+struct LiftImmutable(PathBuf);
+
+impl Drop for LiftImmutable {
+    fn drop(&mut self) {
+        let _ = Command::new("chattr").arg("-i").arg(&self.0).status();
+    }
+}

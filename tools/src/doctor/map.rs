@@ -64,6 +64,30 @@ pub fn map(ctx: &Ctx) -> Check {
             None => stale.push(format!("{} is gone", dir.display())),
         }
     }
+    // A map must only ever be replaced (rename), never changed in place.
+    // An immutable one is mapped by the tracer; any other is copied into
+    // each Python process, which costs time in proportion to its size.
+    use std::os::unix::fs::PermissionsExt;
+    let writable = std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o222 != 0);
+    let immutable = crate::map_cmd::attributes::is_immutable(path);
+    if writable && !immutable {
+        return Check::warn(
+            NAME,
+            format!(
+                "{}: writable (mode allows writes): a map changed in place instead of replaced \
+                 gives running processes nothing; build maps with `pyusage map build`, which writes them 0444",
+                path.display()
+            ),
+        );
+    }
+    let loading = if immutable {
+        "immutable, mapped by the tracer".to_owned()
+    } else {
+        format!(
+            "copied into each Python process ({} KiB; `pyusage map build --immutable` lets the tracer map it)",
+            bytes.len().div_ceil(1024)
+        )
+    };
     let age_h = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs().saturating_sub(built) / 3600);
@@ -71,7 +95,7 @@ pub fn map(ctx: &Ctx) -> Check {
         Check::ok(
             NAME,
             format!(
-                "{}: valid, {} distributions, {} roots, built {age_h} h ago, none changed since",
+                "{}: valid, {} distributions, {} roots, built {age_h} h ago, none changed since; {loading}",
                 path.display(),
                 map.dist_count(),
                 map.root_count()

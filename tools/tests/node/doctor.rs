@@ -116,6 +116,7 @@ fn breaks(s: &mut Setup, c: &mut Case) {
         "config with an unknown key" => s.with_config("spooool = \"/x\""),
         "map missing" => fs::remove_file(&s.map).unwrap(),
         "map corrupt" => fs::write(&s.map, b"PYUMAP\0\0 not really").unwrap(),
+        "map writable" => chmod(&s.map, 0o644),
         "map older than a root" => {
             let newer = s.site.join("beta-2.0.dist-info");
             fs::create_dir(&newer).unwrap();
@@ -188,6 +189,7 @@ fn each_broken_part_is_reported() {
         ),
         case("map missing", "map", "fail", "map build"),
         case("map corrupt", "map", "fail", "not a valid package map"),
+        case("map writable", "map", "warn", "changed in place"),
         case(
             "map older than a root",
             "map",
