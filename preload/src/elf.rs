@@ -211,7 +211,8 @@ unsafe extern "C" fn visit(info: *mut DlPhdrInfo, _size: usize, data: *mut c_voi
     match q.scope {
         Scope::All => {}
         Scope::Object(part) => {
-            let file = crate::sys::cstr(info.name);
+            // SAFETY: the object's name, valid for the duration of the callback.
+            let file = unsafe { crate::sys::cstr(info.name) };
             if !file.windows(part.len()).any(|w| w == part) {
                 return 0;
             }

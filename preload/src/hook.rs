@@ -86,7 +86,8 @@ pub unsafe extern "C" fn audit_hook(
     _user: *mut c_void,
 ) -> c_int {
     tracker::resume_after_failed_exec();
-    let name = sys::cstr(event);
+    // SAFETY: CPython passes the event name as a C string valid for the call.
+    let name = unsafe { sys::cstr(event) };
     match name {
         b"exec" => {
             let _errno = ErrnoGuard::new();

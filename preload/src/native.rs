@@ -29,7 +29,8 @@ unsafe extern "C" fn visit(info: *mut DlPhdrInfo, size: usize, data: *mut c_void
             }
         }
     }
-    let path = crate::sys::cstr(info.name);
+    // SAFETY: the object's name, valid for the duration of the callback.
+    let path = unsafe { crate::sys::cstr(info.name) };
     if path.first() == Some(&b'/') {
         note(path);
     }

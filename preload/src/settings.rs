@@ -16,7 +16,8 @@ impl Env {
         }
         let mut p = self.0;
         // SAFETY: envp is the NULL-terminated array the loader passed to the
-        // constructor; its strings live for the whole process.
+        // constructor; its strings live, unchanged, for the whole process
+        // (the library reads them before `main` can call setenv).
         unsafe {
             while !(*p).is_null() {
                 let entry = sys::cstr(*p);

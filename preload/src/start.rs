@@ -25,7 +25,7 @@ fn args(argc: c_int, argv: *const *const c_char) -> impl Iterator<Item = &'stati
         argc.max(0) as usize
     };
     // SAFETY: argv holds argc valid C strings for the life of the process.
-    (0..n).map(move |i| sys::cstr(unsafe { *argv.add(i) }))
+    (0..n).map(move |i| unsafe { sys::cstr(*argv.add(i)) })
 }
 
 /// How the audit hook can be registered in this process.

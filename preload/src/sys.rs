@@ -155,13 +155,16 @@ pub fn write_all(fd: libc::c_int, mut data: &[u8]) -> bool {
     true
 }
 
-/// Length of a C string, bounded.
-pub fn cstr<'a>(p: *const c_char) -> &'a [u8] {
+/// The bytes of a C string (empty for a null pointer).
+///
+/// # Safety
+/// `p` is null or points to a NUL-terminated string that stays valid and
+/// unchanged for `'a`.
+pub unsafe fn cstr<'a>(p: *const c_char) -> &'a [u8] {
     if p.is_null() {
         return &[];
     }
-    // SAFETY: callers pass NUL-terminated strings that live for the process
-    // (argv, envp, interpreter statics).
+    // SAFETY: the caller's contract.
     unsafe { core::ffi::CStr::from_ptr(p).to_bytes() }
 }
 

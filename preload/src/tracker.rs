@@ -429,7 +429,8 @@ fn write_context(w: &Writer) {
     // SAFETY: uts is a valid out-pointer.
     let mut uts: libc::utsname = unsafe { core::mem::zeroed() };
     if syscall::uname(&mut uts) == 0 {
-        w.append(tag::HOST, &[sys::cstr(uts.nodename.as_ptr())]);
+        // SAFETY: the kernel NUL-terminates nodename; `uts` outlives the use.
+        w.append(tag::HOST, &[unsafe { sys::cstr(uts.nodename.as_ptr()) }]);
     }
     if !g.user.get().is_empty() {
         w.append(tag::USER, &[g.user.get()]);
@@ -443,7 +444,7 @@ fn write_context(w: &Writer) {
     if let Some(version) = g.api.and_then(|a| a.get_version) {
         // SAFETY: Py_GetVersion returns a static string, valid before and after
         // initialisation ("3.11.7 (main, ...) [GCC ...]").
-        let full = sys::cstr(unsafe { version() });
+        let full = unsafe { sys::cstr(version()) };
         let short = full.split(|&c| c == b' ').next().unwrap_or(full);
         w.append(tag::PY_VERSION, &[short]);
     }
