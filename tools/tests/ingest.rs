@@ -6,10 +6,9 @@
 //! same records compare equal whatever order they were written in, and an
 //! SQLite store compares with a PostgreSQL one.
 
-mod common;
 mod pg;
 
-use common::*;
+use pyusage_tests::cli::*;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::fs;

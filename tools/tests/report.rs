@@ -15,9 +15,7 @@
 //! | P6 | carol | none | numpy 2.1.3, scipy, xarray | signal 15 | a week later, cpython 3.12 |
 //! | P7 | dave | J5 (c1, 1) | requests | exit 0 | 10:00-11:00, sample 0.5, pypy 3.10 |
 
-mod common;
-
-use common::{pyusage, run};
+use pyusage_tests::cli::{pyusage, run};
 use serde_json::{json, Value};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -182,7 +180,7 @@ impl Fixture {
         Fixture { dir, db }
     }
 
-    fn report(&self, args: &[&str]) -> common::Output {
+    fn report(&self, args: &[&str]) -> pyusage_tests::cli::Output {
         let mut c = pyusage(["report", "--db"]);
         c.arg(&self.db).args(args);
         c.env("PYUSAGE_CONFIG", self.dir.path().join("config.toml"));
