@@ -224,8 +224,19 @@ impl Data {
     /// Read the store. SQLite files are read on two connections at once
     /// (members on one, everything else on the other).
     pub fn load(db: &mut Db) -> Result<Data> {
-        let mut d = Data::default();
         db.map_file();
+        // One snapshot for everything read on this connection. The members
+        // are read on a second connection opened after this snapshot began,
+        // so they see at least the sets it has (sets and members are never
+        // deleted), and sets it does not have are skipped.
+        db.begin_snapshot()?;
+        let d = Data::load_in(db);
+        db.end_snapshot();
+        d
+    }
+
+    fn load_in(db: &mut Db) -> Result<Data> {
+        let mut d = Data::default();
         let sets = load_set_ids(db)?;
         let dists = d.load_dims(db)?;
         let second = db.second_reader();
@@ -390,9 +401,8 @@ impl Data {
             |r| {
                 let owner = ids.users.get(r.int(0)?);
                 let set = sets.get(r.int(1)?);
-                // A process whose set or owner this snapshot does not have
-                // was stored while the report read the store: it belongs to
-                // the next report.
+                // Every id a process points at exists in the same snapshot;
+                // skip, rather than fail on, a store that breaks that.
                 let (Some(owner), Some(set)) = (owner, set) else {
                     return Ok(());
                 };

@@ -128,10 +128,18 @@ impl Selection {
                 j.np += w;
                 j.cuda |= p.cuda;
                 j.mpi |= p.mpi;
-                job_sets.push((u64::from(p.job) << 32) | u64::from(p.set));
+                let v = (u64::from(p.job) << 32) | u64::from(p.set);
+                // Processes of a job come together: skip the repeats here
+                // (the sort below removes the rest).
+                if job_sets.last() != Some(&v) {
+                    job_sets.push(v);
+                }
             }
             s.set_w[p.set as usize] += w;
-            user_sets.push((u64::from(p.uid) << 33) | (u64::from(p.set) << 1) | u64::from(p.cuda));
+            let v = (u64::from(p.uid) << 33) | (u64::from(p.set) << 1) | u64::from(p.cuda);
+            if user_sets.last() != Some(&v) {
+                user_sets.push(v);
+            }
         }
         for &j in &s.job_list {
             let k = &d.jobs[j as usize];

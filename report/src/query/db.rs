@@ -280,6 +280,21 @@ impl Db {
         Ok(())
     }
 
+    /// Start a read-only transaction, so that the statements until
+    /// [`Db::end_snapshot`] see one state of the store.
+    pub fn begin_snapshot(&mut self) -> Result<()> {
+        match self {
+            // Deferred: the snapshot is taken by the first read.
+            Db::Sqlite(_) => self.exec("BEGIN"),
+            Db::Postgres(_) => self.exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"),
+        }
+    }
+
+    /// End the transaction of [`Db::begin_snapshot`] (it wrote nothing).
+    pub fn end_snapshot(&mut self) {
+        let _ = self.exec("COMMIT");
+    }
+
     /// For SQLite, read the file through a memory map (no copy per page);
     /// a failure only costs speed.
     pub fn map_file(&mut self) {

@@ -57,11 +57,22 @@ pub(super) fn section(ctx: &mut Ctx) -> Result<Section> {
         e.sort_unstable();
         e.dedup();
     }
+    // Per set rather than per process: the sets' weights, and the
+    // distinct (user, set) and (job, set) pairs of the selection.
     let mut env = KeyCounts::default();
-    for &i in &sel.procs {
-        let p = &d.procs[i as usize];
-        for &e in &set_envs[p.set as usize] {
-            env.add(e, p.uid, p.job, p.w());
+    for &set in &sel.sets {
+        for &e in &set_envs[set as usize] {
+            env.add_processes(e, sel.set_w[set as usize]);
+        }
+    }
+    for &(uid, set, _) in &sel.user_sets {
+        for &e in &set_envs[set as usize] {
+            env.add_user(e, uid);
+        }
+    }
+    for &(job, set) in &sel.job_sets {
+        for &e in &set_envs[set as usize] {
+            env.add_job(e, job);
         }
     }
     let envs = env.finish(sel, |k| label(&d.envs, k));
@@ -111,17 +122,33 @@ struct KeyCounts {
 }
 
 impl KeyCounts {
+    /// One process with this key.
     fn add(&mut self, key: u32, uid: u32, job: u32, w: f64) {
+        self.add_processes(key, w);
+        self.add_user(key, uid);
+        if job != NONE {
+            self.add_job(key, job);
+        }
+    }
+
+    /// Processes of weight `w` with this key.
+    fn add_processes(&mut self, key: u32, w: f64) {
         let k = key as usize;
         if self.processes.len() <= k {
             self.processes.resize(k + 1, f64::NAN);
         }
         let p = &mut self.processes[k];
         *p = if p.is_nan() { w } else { *p + w };
-        self.users.push((u64::from(key) << 32) | u64::from(uid));
-        if job != NONE {
-            self.jobs.push((u64::from(key) << 32) | u64::from(job));
-        }
+    }
+
+    /// A user with this key (repeats are counted once).
+    fn add_user(&mut self, key: u32, uid: u32) {
+        push_new(&mut self.users, (u64::from(key) << 32) | u64::from(uid));
+    }
+
+    /// A job with this key (repeats are counted once).
+    fn add_job(&mut self, key: u32, job: u32) {
+        push_new(&mut self.jobs, (u64::from(key) << 32) | u64::from(job));
     }
 
     /// `(label, users, jobs, processes)`, most users first.
@@ -156,6 +183,14 @@ impl KeyCounts {
                 .then(a.0.cmp(&b.0))
         });
         v
+    }
+}
+
+/// Push unless it repeats the last one (processes of a job come together,
+/// so this keeps the list short; `finish` removes the other repeats).
+fn push_new(v: &mut Vec<u64>, x: u64) {
+    if v.last() != Some(&x) {
+        v.push(x);
     }
 }
 
