@@ -165,8 +165,15 @@ impl<'a> Out<'a> {
         if !first {
             self.raw(b",");
         }
-        self.string(key.as_bytes());
-        self.raw(b":");
+        if key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            // The record's own keys: nothing to escape.
+            self.raw(b"\"");
+            self.raw(key.as_bytes());
+            self.raw(b"\":");
+        } else {
+            self.string(key.as_bytes());
+            self.raw(b":");
+        }
     }
 }
 

@@ -112,8 +112,7 @@ pub fn fold(
     mut same: impl FnMut(&Slot, &Slot) -> Ordering,
     mut fold: impl FnMut(u32, &Slot) -> u32,
 ) -> usize {
-    // Integer keys only: no entry is looked at while sorting.
-    slots.sort_unstable_by_key(|s| (key(s), at(s)));
+    sort_by_hash(slots);
     let mut i = 0;
     while i < slots.len() {
         let h = key(&slots[i]);
@@ -126,7 +125,7 @@ pub fn fold(
             .iter()
             .any(|s| same(s, &first).is_ne())
         {
-            slots[i..i + run].sort_unstable_by(|a, b| same(a, b).then_with(|| at(a).cmp(&at(b))));
+            sort_by_key(&mut slots[i..i + run], &mut same);
         }
         i += run;
     }
@@ -144,8 +143,27 @@ pub fn fold(
         leaders += 1;
         i = j;
     }
-    slots[..leaders].sort_unstable_by_key(at);
+    sort_by_at(&mut slots[..leaders]);
     leaders
+}
+
+/// Integer keys only: no entry is looked at while sorting. Not generic, so
+/// that the tracer carries one copy of the sort, not one per caller.
+#[inline(never)]
+fn sort_by_hash(slots: &mut [Slot]) {
+    slots.sort_unstable_by_key(|s| (u64::from(key(s)) << 32) | u64::from(at(s)));
+}
+
+/// By the real key, then offset; through `dyn` so that one copy serves
+/// every caller.
+#[inline(never)]
+fn sort_by_key(slots: &mut [Slot], same: &mut dyn FnMut(&Slot, &Slot) -> Ordering) {
+    slots.sort_unstable_by(|a, b| same(a, b).then_with(|| at(a).cmp(&at(b))));
+}
+
+#[inline(never)]
+fn sort_by_at(slots: &mut [Slot]) {
+    slots.sort_unstable_by_key(at);
 }
 
 #[cfg(test)]
