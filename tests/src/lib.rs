@@ -27,6 +27,7 @@
 pub mod chromium;
 pub mod cli;
 pub mod fixtures;
+pub mod postgres;
 pub mod python;
 mod record;
 mod run;

@@ -698,89 +698,6 @@ fn exports_hold_the_store_and_ndjson_ingests_back_to_the_same_report() {
     }
 }
 
-/// A private PostgreSQL server in a temp dir (Debian's `postgresql`),
-/// on a unix socket only, as `nobody` when root; stopped on drop.
-struct Postgres {
-    dir: tempfile::TempDir,
-    bin: PathBuf,
-}
-
-impl Postgres {
-    fn start() -> Option<Postgres> {
-        let bin = fs::read_dir("/usr/lib/postgresql")
-            .ok()?
-            .flatten()
-            .map(|e| e.path().join("bin"))
-            .filter(|b| b.join("pg_ctl").exists())
-            .max()?;
-        let dir = tempfile::tempdir().ok()?;
-        std::os::unix::fs::chown(dir.path(), Some(65534), Some(65534)).ok()?;
-        let pg = Postgres { dir, bin };
-        let data = pg.dir.path().join("data");
-        let ok = pg
-            .cmd("initdb")
-            .arg("-D")
-            .arg(&data)
-            .args([
-                "-U",
-                "pyusage",
-                "--auth=trust",
-                "--no-sync",
-                "--locale=C",
-                "-E",
-                "UTF8",
-            ])
-            .status()
-            .ok()?
-            .success()
-            && pg
-                .cmd("pg_ctl")
-                .arg("-D")
-                .arg(&data)
-                .arg("-l")
-                .arg(pg.dir.path().join("log"))
-                .arg("-w")
-                .arg("-o")
-                .arg(format!(
-                    "-k {} -c listen_addresses=",
-                    pg.dir.path().display()
-                ))
-                .arg("start")
-                .status()
-                .ok()?
-                .success();
-        ok.then_some(pg)
-    }
-
-    fn cmd(&self, prog: &str) -> std::process::Command {
-        let mut c = std::process::Command::new("setpriv");
-        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
-            .arg(self.bin.join(prog))
-            .current_dir("/")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null());
-        c
-    }
-
-    fn url(&self) -> String {
-        format!(
-            "postgresql:///postgres?host={}&user=pyusage",
-            self.dir.path().display()
-        )
-    }
-}
-
-impl Drop for Postgres {
-    fn drop(&mut self) {
-        let _ = self
-            .cmd("pg_ctl")
-            .arg("-D")
-            .arg(self.dir.path().join("data"))
-            .args(["-m", "immediate", "-w", "stop"])
-            .status();
-    }
-}
-
 /// Numbers equal to 1e-9 relative (sums may add in another order).
 fn same(a: &Value, b: &Value) -> bool {
     match (a, b) {
@@ -800,25 +717,20 @@ fn same(a: &Value, b: &Value) -> bool {
 
 #[test]
 fn postgresql_store_reports_as_sqlite_does() {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        pyusage_tests::skip!("the private PostgreSQL server runs as nobody, which needs root");
-    }
-    let Some(pg) = Postgres::start() else {
-        pyusage_tests::skip!(
-            "PostgreSQL (Debian package postgresql) is not installed or did not start"
-        );
+    let pg = match pyusage_tests::postgres::Cluster::start() {
+        Ok(c) => c,
+        Err(why) => pyusage_tests::skip!("PostgreSQL: {why}"),
     };
     let f = Fixture::new();
     let nd = f.dir.path().join("records.ndjson");
-    run(pyusage(["ingest", "--db", &pg.url()]).arg(&nd)).assert_ok();
+    run(pyusage(["ingest", "--db", &pg.url("postgres")]).arg(&nd)).assert_ok();
     for args in [
         vec!["--limit", "0"],
         vec!["--compare-cluster", "c1", "c2"],
         vec!["--cluster", "c2", "--since", "2026-11-02"],
     ] {
         let a = f.json(&args);
-        let mut c = pyusage(["report", "--format", "json", "--db", &pg.url()]);
+        let mut c = pyusage(["report", "--format", "json", "--db", &pg.url("postgres")]);
         c.args(&args)
             .env("PYUSAGE_CONFIG", f.dir.path().join("config.toml"));
         let out = run(&mut c);

@@ -7,7 +7,7 @@
 //! under `/root`, which other uids cannot enter.
 
 use pyusage_tests::python::Python;
-use pyusage_tests::{dump, or_skip, skip, Prog, Running, Tracer};
+use pyusage_tests::{dump, is_root, or_skip, skip, Prog, Running, Tracer};
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -16,11 +16,6 @@ use std::process::Command;
 /// The attacker and the victim: two uids with no passwd entries, no groups.
 const MALLORY: u32 = 4242;
 const VICTIM: u32 = 4343;
-
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
 
 /// A tracer whose directories other uids can use: the temp root and the
 /// spool world-writable and sticky, as a site's spool is (1733 or 1777).
