@@ -352,3 +352,44 @@ fn a_stopped_or_dead_daemon_harms_nobody() {
     ing.assert_ok();
     assert!(ing.stdout.contains(" 1001 new"), "{ing}");
 }
+
+/// `pyusage canary --syslog-file`: the record arrives whole in rsyslog's
+/// file; with the daemon gone it stays on tmpfs, and the canary says so.
+#[test]
+fn canary_follows_the_record_into_the_syslog_file() {
+    if !is_root() || ready().is_none() {
+        skip!("needs root (a root-owned runtime directory), {RSYSLOGD} and /usr/bin/python3.11");
+    }
+    let mut s = crate::setup::Setup::new();
+    let work = tempfile::tempdir().unwrap();
+    let mut r = Rsyslog::start(work.path());
+    s.with_config(&format!(
+        "sinks = [\"syslog\"]\nsyslog = \"{}\"\nsyslog_message_bytes = 512",
+        r.socket.display()
+    ));
+    let file = r.file.display().to_string();
+    let canary = |timeout: &str| {
+        run(&mut s.cmd(
+            &["canary"],
+            &[
+                "--python",
+                "/usr/bin/python3",
+                "--timeout",
+                timeout,
+                "--syslog-file",
+                &file,
+            ],
+        ))
+    };
+    let out = canary("20");
+    out.assert_ok();
+    assert!(out.stdout.contains("syslog file after"), "{out}");
+    assert!(
+        !out.stdout.contains("spool "),
+        "the spool is not a sink: {out}"
+    );
+    r.stop();
+    let out = canary("2");
+    out.assert_code(1);
+    assert!(out.stderr.contains("stopped on tmpfs"), "{out}");
+}
