@@ -824,7 +824,12 @@ fn passwd_name(uid: u32) -> Option<String> {
 /// then lets one finish; returns its output. Asserts that some kill came
 /// between two commits (some records stored, not all), so that the test
 /// tests what it says.
-/// Kill moments are spread over `clean`, the time a whole ingest took.
+/// Kill moments are spread over `clean`, the time a whole ingest took. On a
+/// loaded machine an ingest may take much longer to its first commit than
+/// the clean one took in all (or a warm one be much faster), so every other
+/// kill, the first included, instead waits until the store has grown since
+/// the ingest started (a commit happened) and lands right after it:
+/// mid-ingest unless that commit was the last.
 pub fn ingest_killed(
     site: &Site,
     db: &Db,
@@ -837,13 +842,27 @@ pub fn ingest_killed(
     let total = spool_files(spool).len() as i64;
     let mut partial = false;
     let mut counts = Vec::new();
-    for _ in 0..times {
+    let span = clean.as_millis().max(50) as u64;
+    for i in 0..times {
+        let before = db.stored();
+        if before == total {
+            break; // nothing left to interrupt
+        }
         let mut c = ingest_cmd(site, db, &["--batch", "50"], &[spool]);
         c.stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null());
         let mut child = c.spawn().unwrap();
-        let span = clean.as_millis().max(50) as u64;
-        std::thread::sleep(Duration::from_millis(5 + rng.below(span)));
+        if i % 2 == 1 {
+            std::thread::sleep(Duration::from_millis(5 + rng.below(span)));
+        } else {
+            let give_up = std::time::Instant::now() + Duration::from_secs(60);
+            while db.stored() == before
+                && std::time::Instant::now() < give_up
+                && child.try_wait().ok().flatten().is_none()
+            {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
         let _ = child.kill();
         let _ = child.wait();
         let n = db.stored();
