@@ -17,16 +17,13 @@ pub struct Sqlite<'c> {
 impl<'c> Sqlite<'c> {
     /// Writes through `c`.
     pub fn new(c: &'c Connection) -> Sqlite<'c> {
-        // A failure of these only costs speed:
-        // - index pages of a large store (seven indexes on `processes`, the
-        //   record id's inserted into at random places) stay in memory for
-        //   the whole ingest instead of being read back for every batch (the
-        //   default cache is 2 MiB);
-        // - the WAL is copied back into the database file every 32,768
-        //   pages (128 MiB) instead of every 1,000: a page that every batch
-        //   changes is copied (and the file synced) once per many batches.
-        //   Closing the last connection checkpoints the rest.
-        let _ = c.execute_batch("PRAGMA cache_size = -262144; PRAGMA wal_autocheckpoint = 32768");
+        // Index pages of a large store (seven indexes on `processes`, the
+        // record id's inserted into at random places) stay in memory for the
+        // whole ingest instead of being read back for every batch (the
+        // default cache is 2 MiB). A failure only costs speed. (Rarer WAL
+        // checkpoints saved more, but moved most of an ingest's time after
+        // its last commit, into the checkpoint at close.)
+        let _ = c.execute_batch("PRAGMA cache_size = -262144");
         Sqlite { c, seen: None }
     }
 }
