@@ -22,7 +22,7 @@ pub const CAP: usize = 1024;
 
 struct Slot {
     busy: AtomicBool,
-    /// The path and the thread (`pthread_self`) that opened it.
+    /// The path and the thread (`gettid`) that opened it.
     text: UnsafeCell<([u8; CAP], usize, usize)>,
 }
 // SAFETY: `text` is only touched by whoever holds `busy`.
@@ -34,9 +34,11 @@ static SLOT: Slot = Slot {
 };
 
 /// The calling thread, as a number.
+/// The calling thread. A system call, not `pthread_self`: built against
+/// glibc 2.17, that would make the library need `libpthread.so.0`, which
+/// every process on the machine would then load.
 fn this_thread() -> usize {
-    // SAFETY: pthread_self has no preconditions; it reads the thread pointer.
-    unsafe { libc::pthread_self() as usize }
+    crate::syscall::gettid() as usize
 }
 
 /// True for a sourceless module file: `mod.pyc`, one dot in its name. The
@@ -73,7 +75,11 @@ pub fn take(out: &mut [u8; CAP]) -> Option<&[u8]> {
     }
     // SAFETY: we hold `busy`.
     let text = unsafe { &mut *SLOT.text.get() };
-    let n = if text.2 == this_thread() { text.1 } else { 0 };
+    let n = if text.1 > 0 && text.2 == this_thread() {
+        text.1
+    } else {
+        0
+    };
     out[..n].copy_from_slice(&text.0[..n]);
     text.1 = 0;
     SLOT.busy.store(false, Ordering::Release);

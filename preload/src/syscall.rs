@@ -254,6 +254,11 @@ pub fn getpid() -> u32 {
     sys!(libc::SYS_getpid) as u32
 }
 
+/// The calling thread's id.
+pub fn gettid() -> u32 {
+    sys!(libc::SYS_gettid) as u32
+}
+
 pub fn getppid() -> u32 {
     sys!(libc::SYS_getppid) as u32
 }
