@@ -491,33 +491,51 @@ fn read_syslog(file: &Path, q: &Path, dry: bool, bar: &ProgressBar) -> Chunk {
             }
             Err(why) => {
                 let shown = format!("{}:{} (record {})", file.display(), w.line, w.id);
-                chunk.quarantined += 1;
-                if dry {
-                    report(bar, format!("pyusage: error: {shown}: {why}"));
-                    continue;
-                }
                 let name = format!("{stem}.{}", w.id);
-                match source::quarantine_bytes(&w.json, q, &name, &why) {
-                    Ok(to) => report(
-                        bar,
-                        format!(
-                            "pyusage: error: {shown}: {why}; quarantined as {}",
-                            to.display()
-                        ),
-                    ),
-                    Err(e) => {
-                        chunk.quarantined -= 1;
-                        chunk.failed += 1;
-                        report(
-                            bar,
-                            format!("pyusage: error: {shown}: {why}; cannot quarantine: {e:#}"),
-                        );
-                    }
-                }
+                let into = (!dry).then_some((q, name.as_str()));
+                refuse_bytes(&mut chunk, bar, &shown, &why, &w.json, into);
             }
         }
     }
     chunk
+}
+
+/// A record that does not parse, from inside a file (an NDJSON line, a
+/// reassembled syslog record): reported as `shown`, and copied into the
+/// quarantine as `name` unless this is a dry run (`into` is `None`). Counted
+/// as quarantined, or as failed when the copy cannot be made.
+fn refuse_bytes(
+    chunk: &mut Chunk,
+    bar: &ProgressBar,
+    shown: &str,
+    why: &Refused,
+    bytes: &[u8],
+    into: Option<(&Path, &str)>,
+) {
+    let Some((q, name)) = into else {
+        chunk.quarantined += 1;
+        report(bar, format!("pyusage: error: {shown}: {why}"));
+        return;
+    };
+    match source::quarantine_bytes(bytes, q, name, why) {
+        Ok(to) => {
+            chunk.quarantined += 1;
+            report(
+                bar,
+                format!(
+                    "pyusage: error: {shown}: {why}; quarantined as {}",
+                    to.display()
+                ),
+            );
+        }
+        Err(e) => {
+            chunk.failed += 1;
+            report(
+                bar,
+                format!("pyusage: error: {shown}: {why}; cannot quarantine: {e:#}"),
+            );
+        }
+    }
 }
 
 fn parse_lines(lines: &Lines<'_>, dry: bool, bar: &ProgressBar) -> Chunk {
@@ -538,30 +556,10 @@ fn parse_lines(lines: &Lines<'_>, dry: bool, bar: &ProgressBar) -> Chunk {
                 chunk.recs.push(Owned { rec, uid, user });
             }
             Err(why) => {
-                chunk.quarantined += 1;
                 let shown = format!("{}:{n}", lines.file.display());
-                if dry {
-                    report(bar, format!("pyusage: error: {shown}: {why}"));
-                    continue;
-                }
                 let name = format!("{stem}.line-{n}");
-                match source::quarantine_bytes(text, lines.quarantine, &name, &why) {
-                    Ok(to) => report(
-                        bar,
-                        format!(
-                            "pyusage: error: {shown}: {why}; quarantined as {}",
-                            to.display()
-                        ),
-                    ),
-                    Err(e) => {
-                        chunk.quarantined -= 1;
-                        chunk.failed += 1;
-                        report(
-                            bar,
-                            format!("pyusage: error: {shown}: {why}; cannot quarantine: {e:#}"),
-                        );
-                    }
-                }
+                let into = (!dry).then_some((lines.quarantine, name.as_str()));
+                refuse_bytes(&mut chunk, bar, &shown, &why, text, into);
             }
         }
     }
