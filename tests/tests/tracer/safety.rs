@@ -28,44 +28,55 @@ fn shared_tracer() -> Tracer {
     t
 }
 
-/// `setpriv` to `uid` (and gid), with no supplementary groups.
+const SETPRIV: &str = "/usr/bin/setpriv";
+
+/// `setpriv`'s arguments to become `uid` (and gid), with no supplementary
+/// groups, up to the program.
+fn setpriv_to(uid: u32) -> [String; 4] {
+    [
+        format!("--reuid={uid}"),
+        format!("--regid={uid}"),
+        "--clear-groups".to_owned(),
+        "--".to_owned(),
+    ]
+}
+
+/// `program` run as `uid`.
 fn as_uid(uid: u32, program: &Path) -> Prog {
-    Prog::new("/usr/bin/setpriv")
-        .args([
-            format!("--reuid={uid}"),
-            format!("--regid={uid}"),
-            "--clear-groups".to_owned(),
-            "--".to_owned(),
-        ])
-        .arg(program)
+    Prog::new(SETPRIV).args(setpriv_to(uid)).arg(program)
 }
 
 /// Runs a shell command as `uid`, untraced; panics if it fails.
 fn sh_as(uid: u32, script: &str) {
-    let st = Command::new("/usr/bin/setpriv")
-        .args([
-            &format!("--reuid={uid}"),
-            &format!("--regid={uid}"),
-            "--clear-groups",
-            "--",
-            "/bin/sh",
-            "-c",
-            script,
-        ])
+    let st = Command::new(SETPRIV)
+        .args(setpriv_to(uid))
+        .args(["/bin/sh", "-c", script])
         .status()
         .unwrap();
     assert!(st.success(), "as uid {uid}: {script}");
 }
 
-/// A victim program that prints `ready` once its record exists, then waits
-/// until `go` exists, and exits normally.
-fn waiter(py: &Python, uid: u32, go: &Path) -> Prog {
-    let code = format!(
+/// `go`, the file a waiting program waits for, in a scratch directory every
+/// uid can look into.
+fn go_file(t: &Tracer) -> PathBuf {
+    let sync = t.scratch("sync");
+    fs::set_permissions(&sync, fs::Permissions::from_mode(0o755)).unwrap();
+    sync.join("go")
+}
+
+/// Python code that prints `ready` once its record exists (it imports),
+/// waits until `go` exists, then runs `then`.
+fn wait_code(go: &Path, then: &str) -> String {
+    format!(
         "import json, os, time\nprint('ready', flush=True)\n\
-         while not os.path.exists({:?}):\n    time.sleep(0.01)\n",
+         while not os.path.exists({:?}):\n    time.sleep(0.01)\n{then}",
         go.to_str().unwrap()
-    );
-    as_uid(uid, &py.path).arg("-c").arg(code)
+    )
+}
+
+/// A victim program (as `uid`) that waits for `go` and exits normally.
+fn waiter(py: &Python, uid: u32, go: &Path) -> Prog {
+    as_uid(uid, &py.path).arg("-c").arg(wait_code(go, ""))
 }
 
 /// Lets a waiting victim finish; returns its outcome.
@@ -138,8 +149,7 @@ fn runtime_dir_owned_by_another_user_is_not_trusted() {
             t.runtime.to_str().unwrap()
         ),
     );
-    let go = t.scratch("sync").join("go");
-    fs::set_permissions(go.parent().unwrap(), fs::Permissions::from_mode(0o755)).unwrap();
+    let go = go_file(&t);
     let mut run = waiter(&py, VICTIM, &go).spawn_traced(&t);
     run.wait_for_line("ready");
     assert_eq!(
@@ -157,12 +167,8 @@ fn runtime_dir_owned_by_another_user_is_not_trusted() {
 fn raw_record_names_do_not_reveal_record_ids() {
     let py = or_skip!(victim_python(), "Debian's python3.11 missing");
     let t = Tracer::new();
-    let go = t.scratch("sync").join("go");
-    let code = format!(
-        "import json, os, time\nprint('ready', flush=True)\n\
-         while not os.path.exists({:?}):\n    time.sleep(0.01)\n",
-        go.to_str().unwrap()
-    );
+    let go = go_file(&t);
+    let code = wait_code(&go, "");
     let mut run = py.prog().arg("-c").arg(code).spawn_traced(&t);
     run.wait_for_line("ready");
     let raw = names(&t.runtime);
@@ -189,8 +195,7 @@ fn planted_spool_name_does_not_suppress_a_record() {
     let py = or_skip!(victim_python(), "Debian's python3.11 missing");
     let t = shared_tracer();
     fs::set_permissions(&t.runtime, fs::Permissions::from_mode(0o1777)).unwrap();
-    let go = t.scratch("sync").join("go");
-    fs::set_permissions(go.parent().unwrap(), fs::Permissions::from_mode(0o755)).unwrap();
+    let go = go_file(&t);
     let mut run = waiter(&py, VICTIM, &go).spawn_traced(&t);
     run.wait_for_line("ready");
     let raw: Vec<PathBuf> = t.runtime_files();
@@ -317,13 +322,8 @@ fn map_changed_in_place_harms_no_running_process() {
     let dir = t.scratch("maps");
     let (py, map) = or_skip!(venv_with_own_map(&dir), "venv python missing");
     let t = t.with_map(&map);
-    let go = t.scratch("sync").join("go");
-    let code = format!(
-        "import os, time\nprint('ready', flush=True)\n\
-         while not os.path.exists({:?}):\n    time.sleep(0.01)\n\
-         import six, yaml\nprint(six.PY3)\n",
-        go.to_str().unwrap()
-    );
+    let go = go_file(&t);
+    let code = wait_code(&go, "import six, yaml\nprint(six.PY3)\n");
     let mut run = py.prog().arg("-c").arg(code).spawn_traced(&t);
     run.wait_for_line("ready");
     // cp's way: truncate in place, then write something else, shorter.
