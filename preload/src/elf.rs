@@ -211,8 +211,13 @@ unsafe extern "C" fn visit(info: *mut DlPhdrInfo, _size: usize, data: *mut c_voi
     match q.scope {
         Scope::All => {}
         Scope::Object(part) => {
-            // SAFETY: the object's name, valid for the duration of the callback.
-            let file = unsafe { crate::sys::cstr(info.name) };
+            let file = if info.name.is_null() {
+                &[][..]
+            } else {
+                // SAFETY: the object's name, NUL-terminated and valid for the
+                // duration of the callback.
+                unsafe { CStr::from_ptr(info.name) }.to_bytes()
+            };
             if !file.windows(part.len()).any(|w| w == part) {
                 return 0;
             }

@@ -101,10 +101,9 @@ extern "C" fn after_fork_child() {
     g.pid = crate::sys::getpid();
     // Another thread of the parent may have been inside the audit hook,
     // holding a slot, when the fork was taken: free them all.
-    crate::hook::reset_after_fork();
     crate::lastopen::reset_after_fork();
     crate::stdlib::reset_after_fork();
-    tracker::forget_inherited();
+    tracker::forget_inherited(); // and the tracker's own slots
 }
 
 /// Registers the exit and fork handlers (constructor only).

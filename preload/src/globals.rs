@@ -7,7 +7,6 @@
 //! atomics elsewhere.
 
 use crate::cpython::Api;
-use crate::sys::CPath;
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, Ordering};
 use pyusage_map_reader::PackageMap;
@@ -15,8 +14,6 @@ use pyusage_record::config::Config;
 
 /// Set once the constructor decided to trace this process.
 pub static ACTIVE: AtomicBool = AtomicBool::new(false);
-/// Set when `PYUSAGE_DEBUG` asks for diagnostics on stderr.
-static DEBUG: AtomicBool = AtomicBool::new(false);
 
 /// Small strings captured at start-up, stored inline.
 pub struct Text<const N: usize> {
@@ -108,22 +105,4 @@ pub unsafe fn get_mut() -> &'static mut Globals {
 
 pub fn active() -> bool {
     ACTIVE.load(Ordering::Acquire)
-}
-
-pub fn debug_enabled() -> bool {
-    DEBUG.load(Ordering::Relaxed)
-}
-
-pub fn set_debug(on: bool) {
-    DEBUG.store(on, Ordering::Relaxed);
-}
-
-/// Builds `dir/name` for a configured directory.
-pub fn path_in(dir: &[u8], parts: &[&[u8]]) -> CPath {
-    let mut p = CPath::new();
-    p.push(dir).push(b"/");
-    for part in parts {
-        p.push(part);
-    }
-    p
 }

@@ -16,68 +16,15 @@
 //! - `os.exec`: the process image is about to be replaced: ship as `exec`.
 //!
 //! The hook never raises: it always returns 0, so it can never make an
-//! operation fail.
+//! operation fail. It keeps no state of its own: it reads the event's
+//! arguments and tells the [`tracker`], which owns the record.
 
 use crate::cpython::PyObject;
 use crate::globals;
 use crate::sys::{self, ErrnoGuard};
 use crate::tracker;
-use core::cell::UnsafeCell;
 use core::ffi::{c_char, c_int, c_void};
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use pyusage_record::raw::{tag, Ending, Via};
-
-/// The latest `sys.prefix`, kept for records created later (a fork child's).
-struct Prefix {
-    busy: AtomicBool,
-    hash: AtomicU64,
-    text: UnsafeCell<([u8; 512], usize)>,
-}
-// SAFETY: `text` is only touched by whoever holds `busy`.
-unsafe impl Sync for Prefix {}
-
-static PREFIX: Prefix = Prefix {
-    busy: AtomicBool::new(false),
-    hash: AtomicU64::new(0),
-    text: UnsafeCell::new(([0; 512], 0)),
-};
-
-/// Stores `prefix`; true if it differs from the one stored before.
-fn update_prefix(prefix: &[u8]) -> bool {
-    let h = crate::seen::hash(b'p', prefix);
-    if PREFIX.hash.load(Ordering::Relaxed) == h || PREFIX.busy.swap(true, Ordering::Acquire) {
-        return false;
-    }
-    // SAFETY: we hold `busy`.
-    let text = unsafe { &mut *PREFIX.text.get() };
-    let n = prefix.len().min(text.0.len());
-    text.0[..n].copy_from_slice(&prefix[..n]);
-    text.1 = n;
-    PREFIX.hash.store(h, Ordering::Relaxed);
-    PREFIX.busy.store(false, Ordering::Release);
-    true
-}
-
-/// In a fork child: the fork may have been taken while another thread held
-/// `busy` (that thread does not exist in the child). Free it, and forget the
-/// possibly half-written text so the next import stores it again.
-pub fn reset_after_fork() {
-    PREFIX.hash.store(0, Ordering::Relaxed);
-    PREFIX.busy.store(false, Ordering::Release);
-}
-
-/// Calls `f` with the latest `sys.prefix`, if one is known.
-pub fn with_prefix(f: impl FnOnce(&[u8])) {
-    if PREFIX.busy.swap(true, Ordering::Acquire) {
-        return;
-    }
-    // SAFETY: we hold `busy`.
-    let text = unsafe { &*PREFIX.text.get() };
-    if text.1 > 0 {
-        f(&text.0[..text.1]);
-    }
-    PREFIX.busy.store(false, Ordering::Release);
-}
+use pyusage_record::raw::{Ending, Via};
 
 /// The hook registered with `PySys_AddAuditHook`.
 pub unsafe extern "C" fn audit_hook(
@@ -116,7 +63,7 @@ pub unsafe extern "C" fn audit_hook(
             if let Some(file) = unsafe { str_arg(args, 1) } {
                 tracker::note_ran(file, Via::Extension, false);
             }
-            crate::native::scan_new();
+            tracker::note_new_libraries();
         }
         b"os.exec" => tracker::finish(Ending::Exec, 0, false),
         _ => {}
@@ -174,34 +121,11 @@ fn on_import() {
     let Some(prefix) = (unsafe { api.sys_str(c"prefix") }).filter(|p| !p.is_empty()) else {
         return;
     };
-    if update_prefix(prefix) {
-        tracker::append_if_open(tag::PY_PREFIX, &[prefix]);
-    }
+    tracker::note_prefix(prefix);
     if !crate::stdlib::known() {
         // SAFETY: as above.
         if let Some(base) = unsafe { api.sys_str(c"base_prefix") } {
             crate::stdlib::set_base_prefix(base);
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A fork taken while another thread held the prefix slot: the child
-    /// frees it and stores the prefix again at its next import.
-    #[test]
-    fn prefix_slot_is_freed_in_a_fork_child() {
-        assert!(update_prefix(b"/venv/a"));
-        PREFIX.busy.store(true, Ordering::Release); // held by a thread gone in the child
-        assert!(!update_prefix(b"/venv/b"));
-        let mut seen = None;
-        with_prefix(|p| seen = Some(p.to_vec()));
-        assert_eq!(seen, None);
-        reset_after_fork();
-        assert!(update_prefix(b"/venv/a"), "stored again after the fork");
-        with_prefix(|p| seen = Some(p.to_vec()));
-        assert_eq!(seen.as_deref(), Some(&b"/venv/a"[..]));
     }
 }

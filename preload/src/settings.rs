@@ -1,5 +1,6 @@
 //! Configuration and the package map, as the constructor loads them.
 
+use crate::diag;
 use crate::sys::{self, CPath};
 use crate::syscall;
 use pyusage_map_reader::{PackageMap, MAX_MAP_BYTES};
@@ -62,7 +63,7 @@ pub fn load(env: &Env) -> Config {
     // names the line.
     if config.errors > 0 {
         let mut n = [0u8; 20];
-        sys::debug(&[
+        diag::debug(&[
             b"system config has a bad line; tracing off: line ",
             sys::decimal(u64::from(config.first_error_line), &mut n),
         ]);
@@ -83,7 +84,7 @@ pub fn load(env: &Env) -> Config {
             .as_ptr()
             .is_some_and(|p| apply_file(&mut config, p, false));
         if !read {
-            sys::debug(&[b"cannot read PYUSAGE_CONFIG file ", file]);
+            diag::debug(&[b"cannot read PYUSAGE_CONFIG file ", file]);
         }
     }
     let overrides: [(&[u8], &mut InlinePath); 3] = [
@@ -104,7 +105,7 @@ pub fn load(env: &Env) -> Config {
     }
     if config.errors > 0 {
         let mut n = [0u8; 20];
-        sys::debug(&[
+        diag::debug(&[
             b"ignored bad config line ",
             sys::decimal(u64::from(config.first_error_line), &mut n),
         ]);
@@ -140,7 +141,7 @@ pub fn map_package_map(path: &InlinePath) -> Option<PackageMap<'static>> {
     match PackageMap::parse(bytes) {
         Ok(map) => Some(map),
         Err(_) => {
-            sys::debug(&[
+            diag::debug(&[
                 b"package map is not valid; recording raw paths: ",
                 path.as_bytes(),
             ]);

@@ -13,6 +13,7 @@
 //! is relative to the opened directory descriptors (`openat`, `linkat`), so
 //! nothing can be swapped underneath between the check and the write.
 
+use crate::diag;
 use crate::sys::{self, CPath, Dir};
 use crate::syscall;
 
@@ -45,7 +46,7 @@ fn open_dir(spool: &[u8], id_hex: &[u8; 32]) -> Option<Dir> {
     match syscall::owner_and_mode(sub.0) {
         Ok((uid, _)) if uid == 0 || uid == spool_owner => Some(sub),
         _ => {
-            sys::debug(&[
+            diag::debug(&[
                 b"ignoring a fan-out directory not owned by the spool's owner in ",
                 spool,
             ]);
@@ -60,7 +61,7 @@ fn open_dir(spool: &[u8], id_hex: &[u8; 32]) -> Option<Dir> {
 /// taken; the raw record then stays for `pyusage sweep`.
 pub fn write(spool: &[u8], id_hex: &[u8; 32], json: &[u8]) -> bool {
     let Some(dir) = open_dir(spool, id_hex) else {
-        sys::debug(&[b"cannot open spool ", spool]);
+        diag::debug(&[b"cannot open spool ", spool]);
         return false;
     };
     let mut tmp = CPath::new();
@@ -75,7 +76,7 @@ pub fn write(spool: &[u8], id_hex: &[u8; 32], json: &[u8]) -> bool {
     // SAFETY: tmp is NUL-terminated; dir.0 is an open directory.
     let fd = unsafe { syscall::openat(dir.0, tmp, flags, 0o644) };
     if fd < 0 {
-        sys::debug(&[b"cannot write to spool ", spool]);
+        diag::debug(&[b"cannot write to spool ", spool]);
         return false;
     }
     let written = sys::write_all(fd, json);

@@ -97,7 +97,7 @@ fn start_python(argc: c_int, argv: *const *const c_char, envp: *const *const c_c
     sys::resolve_errno();
     let _errno = ErrnoGuard::new();
     let env = Env(envp);
-    globals::set_debug(env.flag(b"PYUSAGE_DEBUG"));
+    crate::diag::set_enabled(env.flag(b"PYUSAGE_DEBUG"));
     let api = cpython::resolve();
     let config = settings::load(&env);
     if !config.enabled || (config.allow_opt_out && env.flag(b"PYUSAGE_DISABLE")) {

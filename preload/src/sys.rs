@@ -1,5 +1,7 @@
 //! Thin wrappers over the system calls the tracer needs. Every one is
-//! async-signal-safe; none allocates.
+//! async-signal-safe; none allocates. Like [`crate::syscall`] and
+//! [`crate::elf`] below it, this layer knows nothing of settings: what to do
+//! is always the caller's argument.
 
 use crate::syscall;
 use core::ffi::{c_char, c_int, c_void};
@@ -74,7 +76,7 @@ pub struct Dir(pub i32);
 
 impl Drop for Dir {
     fn drop(&mut self) {
-        crate::syscall::close(self.0);
+        syscall::close(self.0);
     }
 }
 
@@ -105,6 +107,15 @@ impl CPath {
     /// The bytes pushed so far (without a NUL).
     pub fn as_bytes(&self) -> &[u8] {
         &self.buf[..self.len]
+    }
+    /// `dir/` followed by `parts`, for a configured directory.
+    pub fn in_dir(dir: &[u8], parts: &[&[u8]]) -> CPath {
+        let mut p = CPath::new();
+        p.push(dir).push(b"/");
+        for part in parts {
+            p.push(part);
+        }
+        p
     }
     /// The C string, or `None` if something did not fit.
     pub fn as_ptr(&mut self) -> Option<*const c_char> {
@@ -178,22 +189,3 @@ pub fn proc_start_ticks() -> u64 {
 }
 
 pub use pyusage_record::json::decimal;
-
-/// Prints a diagnostic to stderr when `PYUSAGE_DEBUG` is set; silent otherwise.
-pub fn debug(parts: &[&[u8]]) {
-    if !crate::globals::debug_enabled() {
-        return;
-    }
-    let mut line = [0u8; 512];
-    let mut len = 0;
-    for p in [&b"pyusage: "[..]]
-        .iter()
-        .chain(parts)
-        .chain([&b"\n"[..]].iter())
-    {
-        let n = p.len().min(line.len() - len);
-        line[len..len + n].copy_from_slice(&p[..n]);
-        len += n;
-    }
-    write_all(2, &line[..len]);
-}

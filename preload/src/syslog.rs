@@ -80,7 +80,7 @@ pub fn send(config: &Config, pid: u32, id_hex: &[u8; 32], json: &[u8]) -> bool {
         return false;
     };
     let Some((socket, tcp)) = connect(config.syslog.as_bytes()) else {
-        crate::sys::debug(&[b"cannot connect to syslog at ", config.syslog.as_bytes()]);
+        crate::diag::debug(&[b"cannot connect to syslog at ", config.syslog.as_bytes()]);
         return false;
     };
     let sum = checksum(json);
@@ -102,7 +102,7 @@ pub fn send(config: &Config, pid: u32, id_hex: &[u8; 32], json: &[u8]) -> bool {
         let msg = &buf[start..PREFIX + len];
         let sent = syscall::send(socket.0, msg, libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL);
         if sent != msg.len() as isize {
-            crate::sys::debug(&[b"syslog send failed; the record stays for the sweep"]);
+            crate::diag::debug(&[b"syslog send failed; the record stays for the sweep"]);
             return false;
         }
     }

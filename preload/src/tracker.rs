@@ -11,10 +11,12 @@
 //!                             \-> FAILED (no room, no directory: stop quietly)
 //! ```
 
-use crate::globals::{self, path_in};
+use crate::diag;
+use crate::globals;
 use crate::importer::{self, Importer};
 use crate::sys::{self, ErrnoGuard};
 use crate::syscall;
+use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use pyusage_map_reader::Lookup;
 use pyusage_record::json::Out;
@@ -215,10 +217,27 @@ fn origin(who: Importer, digits: &mut [u8; 20]) -> (&'static [u8], &[u8]) {
     (by, at)
 }
 
+/// Records the native libraries loaded since the last look (after an import).
+pub fn note_new_libraries() {
+    crate::native::scan_new(note_native);
+}
+
+/// A loaded native library: its kind (CUDA, MPI, BLAS...), once per file,
+/// and the distribution it belongs to.
+fn note_native(path: &[u8]) {
+    let file = path.rsplit(|&c| c == b'/').next().unwrap_or(path);
+    if let Some(kind) = raw::native::classify(file) {
+        if crate::seen::first_hash(crate::seen::hash(b'n', path)) {
+            append(tag::NATIVE, &[&[kind], file]);
+        }
+    }
+    note_library(path);
+}
+
 /// Resolves a native library's path and records the distribution it
 /// belongs to, if new (`via = library`). Libraries no distribution claims
-/// are system libraries: only their kind matters ([`crate::native`]).
-pub fn note_library(path: &[u8]) {
+/// are system libraries: only their kind matters ([`note_native`]).
+fn note_library(path: &[u8]) {
     if let Some(Lookup::Dist(d)) = globals::get().map.as_ref().map(|m| m.lookup(path)) {
         if crate::seen::first_dist(d.id, Via::Library) {
             append(
@@ -316,7 +335,7 @@ fn open_runtime_dir() -> Option<sys::Dir> {
     if trusted_owner && (!shared || mode & 0o1000 != 0) {
         Some(dir)
     } else {
-        sys::debug(&[
+        diag::debug(&[
             b"runtime dir not owned by root or this user, or writable by others without the sticky bit; keeping the record in memory: ",
             runtime_dir(),
         ]);
@@ -331,7 +350,7 @@ fn map_raw_file(dir: &sys::Dir, name: *const libc::c_char, capacity: u32) -> Opt
     // SAFETY: name is NUL-terminated; dir.0 is an open directory.
     let fd = unsafe { syscall::openat(dir.0, name, flags, 0o600) };
     if fd < 0 {
-        sys::debug(&[b"cannot create raw record in ", runtime_dir()]);
+        diag::debug(&[b"cannot create raw record in ", runtime_dir()]);
         return None;
     }
     // fallocate, not ftruncate: writing into a sparse MAP_SHARED file on a
@@ -354,7 +373,7 @@ fn map_raw_file(dir: &sys::Dir, name: *const libc::c_char, capacity: u32) -> Opt
     if base.is_none() {
         // SAFETY: name is the file we created in dir.
         unsafe { syscall::unlinkat(dir.0, name) };
-        sys::debug(&[b"no room for a raw record in ", runtime_dir()]);
+        diag::debug(&[b"no room for a raw record in ", runtime_dir()]);
     }
     base
 }
@@ -448,7 +467,7 @@ fn write_context(w: &Writer) {
         let short = full.split(|&c| c == b' ').next().unwrap_or(full);
         w.append(tag::PY_VERSION, &[short]);
     }
-    crate::hook::with_prefix(|prefix| {
+    with_prefix(|prefix| {
         w.append(tag::PY_PREFIX, &[prefix]);
     });
     let implementation: &[u8] = if g.api.is_some_and(|a| a.pypy) {
@@ -460,6 +479,68 @@ fn write_context(w: &Writer) {
     for field in g.job.get().split(|&c| c == 0).filter(|f| !f.is_empty()) {
         w.append(tag::JOB, &[field]);
     }
+}
+
+/// The latest `sys.prefix`, kept for records created later (a fork child's).
+struct Prefix {
+    busy: AtomicBool,
+    hash: AtomicU64,
+    text: UnsafeCell<([u8; 512], usize)>,
+}
+// SAFETY: `text` is only touched by whoever holds `busy`.
+unsafe impl Sync for Prefix {}
+
+static PREFIX: Prefix = Prefix {
+    busy: AtomicBool::new(false),
+    hash: AtomicU64::new(0),
+    text: UnsafeCell::new(([0; 512], 0)),
+};
+
+/// The interpreter's `sys.prefix` at an import: the interpreter sets it
+/// before the first import, and `site` changes it afterwards in a
+/// virtualenv. A new one is kept (for records made later) and appended to
+/// the record if it exists; the renderer takes the last one recorded.
+pub fn note_prefix(prefix: &[u8]) {
+    if update_prefix(prefix) {
+        append_if_open(tag::PY_PREFIX, &[prefix]);
+    }
+}
+
+/// Stores `prefix`; true if it differs from the one stored before.
+fn update_prefix(prefix: &[u8]) -> bool {
+    let h = crate::seen::hash(b'p', prefix);
+    if PREFIX.hash.load(Ordering::Relaxed) == h || PREFIX.busy.swap(true, Ordering::Acquire) {
+        return false;
+    }
+    // SAFETY: we hold `busy`.
+    let text = unsafe { &mut *PREFIX.text.get() };
+    let n = prefix.len().min(text.0.len());
+    text.0[..n].copy_from_slice(&prefix[..n]);
+    text.1 = n;
+    PREFIX.hash.store(h, Ordering::Relaxed);
+    PREFIX.busy.store(false, Ordering::Release);
+    true
+}
+
+/// In a fork child: the fork may have been taken while another thread held
+/// `busy` (that thread does not exist in the child). Free it, and forget the
+/// possibly half-written text so the next import stores it again.
+fn reset_prefix_after_fork() {
+    PREFIX.hash.store(0, Ordering::Relaxed);
+    PREFIX.busy.store(false, Ordering::Release);
+}
+
+/// Calls `f` with the latest `sys.prefix`, if one is known.
+fn with_prefix(f: impl FnOnce(&[u8])) {
+    if PREFIX.busy.swap(true, Ordering::Acquire) {
+        return;
+    }
+    // SAFETY: we hold `busy`.
+    let text = unsafe { &*PREFIX.text.get() };
+    if text.1 > 0 {
+        f(&text.0[..text.1]);
+    }
+    PREFIX.busy.store(false, Ordering::Release);
 }
 
 /// Counts a fork child in this (the parent's) record.
@@ -479,6 +560,7 @@ pub fn forget_inherited() {
         unsafe { syscall::munmap(base, CAPACITY.load(Ordering::Relaxed) as usize) };
     }
     UNMAPPED.store(0, Ordering::Relaxed);
+    reset_prefix_after_fork();
     STATE.store(NONE, Ordering::Release);
 }
 
@@ -495,7 +577,7 @@ pub fn finish(how: Ending, status: i32, create_if_missing: bool) {
     if STATE.load(Ordering::Acquire) != READY {
         return;
     }
-    crate::native::scan_all();
+    crate::native::scan_all(note_native);
     if STATE
         .compare_exchange(READY, CLOSED, Ordering::AcqRel, Ordering::Acquire)
         .is_err()
@@ -521,7 +603,7 @@ pub fn finish(how: Ending, status: i32, create_if_missing: bool) {
     }
     if shipped && !IN_MEMORY.load(Ordering::Relaxed) {
         let name = raw_name(w.view().pid, NONCE.load(Ordering::Relaxed));
-        let mut path = path_in(runtime_dir(), &[name.as_bytes()]);
+        let mut path = sys::CPath::in_dir(runtime_dir(), &[name.as_bytes()]);
         if let Some(p) = path.as_ptr() {
             // SAFETY: p names our own raw record.
             unsafe { syscall::unlink(p) };
@@ -598,7 +680,23 @@ fn ship(w: &Writer) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::module_source;
+    use super::*;
+
+    /// A fork taken while another thread held the prefix slot: the child
+    /// frees it and stores the prefix again at its next import.
+    #[test]
+    fn prefix_slot_is_freed_in_a_fork_child() {
+        assert!(update_prefix(b"/venv/a"));
+        PREFIX.busy.store(true, Ordering::Release); // held by a thread gone in the child
+        assert!(!update_prefix(b"/venv/b"));
+        let mut seen = None;
+        with_prefix(|p| seen = Some(p.to_vec()));
+        assert_eq!(seen, None);
+        reset_prefix_after_fork();
+        assert!(update_prefix(b"/venv/a"), "stored again after the fork");
+        with_prefix(|p| seen = Some(p.to_vec()));
+        assert_eq!(seen.as_deref(), Some(&b"/venv/a"[..]));
+    }
 
     #[test]
     fn cached_modules_are_reported_as_their_source() {
