@@ -59,15 +59,10 @@ fn slurm_rank0(py: &Python) {
     r.assert_unmapped_covers(&file);
 }
 
-#[test]
-fn slurm_job_fields_3_11() {
-    slurm_rank0(&or_skip!(py(), "3.11.7 missing"));
-}
-
-#[test]
-fn slurm_job_fields_debian_static() {
-    slurm_rank0(&or_skip!(Python::debian(), "debian python missing"));
-}
+per_python!(slurm_rank0();
+    slurm_job_fields_3_11 => Python::pyenv("3.11.7"),
+    slurm_job_fields_debian_static => Python::debian(),
+);
 
 /// A GPU step: partition, the step's GPUs (a list of indices, counted) and
 /// CPUs per task; outside Slurm's GPU variables, `CUDA_VISIBLE_DEVICES`.
@@ -325,25 +320,12 @@ fn runpath_python(py: &Python) {
     t.record_of(out.pid);
 }
 
-#[test]
-fn runpath_origin_sibling_ctypes_3_11() {
-    runpath_python(&or_skip!(py(), "3.11.7 missing"));
-}
-
-#[test]
-fn runpath_origin_sibling_ctypes_3_13() {
-    runpath_python(&or_skip!(Python::pyenv("3.13.0"), "3.13.0 missing"));
-}
-
-#[test]
-fn runpath_origin_sibling_ctypes_debian_static() {
-    runpath_python(&or_skip!(Python::debian(), "debian python missing"));
-}
-
-#[test]
-fn runpath_origin_sibling_ctypes_2_7() {
-    runpath_python(&or_skip!(Python::pyenv("2.7.18"), "2.7.18 missing"));
-}
+per_python!(runpath_python();
+    runpath_origin_sibling_ctypes_3_11 => Python::pyenv("3.11.7"),
+    runpath_origin_sibling_ctypes_3_13 => Python::pyenv("3.13.0"),
+    runpath_origin_sibling_ctypes_debian_static => Python::debian(),
+    runpath_origin_sibling_ctypes_2_7 => Python::pyenv("2.7.18"),
+);
 
 #[test]
 fn runpath_origin_sibling_c_program() {

@@ -55,34 +55,60 @@ fn exit_path(py: &Python, body: &str, status: i32, how: &str) {
     assert_eq!(t.records().len(), 1, "{}", dump(&t.records()));
 }
 
-macro_rules! exit_tests {
-    ($($name:ident => ($body:expr, $status:expr, $how:expr)),* $(,)?) => {
-        mod exit_paths {
-            use super::*;
-            $(
-                mod $name {
-                    use super::*;
-                    fn run(py: Option<Python>) {
-                        let py = or_skip!(py, "interpreter not installed");
-                        exit_path(&py, $body, $status, $how);
-                    }
-                    #[test] fn py3_8() { run(Python::pyenv("3.8.18")) }
-                    #[test] fn py3_11() { run(Python::pyenv("3.11.7")) }
-                    #[test] fn py3_13() { run(Python::pyenv("3.13.0")) }
-                    #[test] fn debian_static() { run(Python::debian()) }
-                }
-            )*
-        }
-    };
-}
+/// Each way out on each interpreter, named `exit_paths::<way>::<interpreter>`.
+mod exit_paths {
+    use super::*;
 
-exit_tests!(
-    normal => ("", 0, "exit"),
-    sys_exit_3 => ("sys.exit(3)\n", 3, "exit"),
-    os_exit_7 => ("import os\nsys.stdout.flush()\nos._exit(7)\n", 7, "_exit"),
-    uncaught_exception => ("raise ValueError('boom')\n", 1, "exit"),
-    exit_in_atexit => ("import atexit\natexit.register(lambda: print('atexit ran'))\n", 0, "exit"),
-);
+    mod normal {
+        use super::*;
+        per_python!(exit_path("", 0, "exit");
+            py3_8 => Python::pyenv("3.8.18"),
+            py3_11 => Python::pyenv("3.11.7"),
+            py3_13 => Python::pyenv("3.13.0"),
+            debian_static => Python::debian(),
+        );
+    }
+
+    mod sys_exit_3 {
+        use super::*;
+        per_python!(exit_path("sys.exit(3)\n", 3, "exit");
+            py3_8 => Python::pyenv("3.8.18"),
+            py3_11 => Python::pyenv("3.11.7"),
+            py3_13 => Python::pyenv("3.13.0"),
+            debian_static => Python::debian(),
+        );
+    }
+
+    mod os_exit_7 {
+        use super::*;
+        per_python!(exit_path("import os\nsys.stdout.flush()\nos._exit(7)\n", 7, "_exit");
+            py3_8 => Python::pyenv("3.8.18"),
+            py3_11 => Python::pyenv("3.11.7"),
+            py3_13 => Python::pyenv("3.13.0"),
+            debian_static => Python::debian(),
+        );
+    }
+
+    mod uncaught_exception {
+        use super::*;
+        per_python!(exit_path("raise ValueError('boom')\n", 1, "exit");
+            py3_8 => Python::pyenv("3.8.18"),
+            py3_11 => Python::pyenv("3.11.7"),
+            py3_13 => Python::pyenv("3.13.0"),
+            debian_static => Python::debian(),
+        );
+    }
+
+    mod exit_in_atexit {
+        use super::*;
+        per_python!(exit_path("import atexit\natexit.register(lambda: print('atexit ran'))\n", 0, "exit");
+            py3_8 => Python::pyenv("3.8.18"),
+            py3_11 => Python::pyenv("3.11.7"),
+            py3_13 => Python::pyenv("3.13.0"),
+            debian_static => Python::debian(),
+        );
+    }
+}
 
 // ---------------------------------------------------------------------- exec
 
@@ -143,30 +169,16 @@ fn exec_python(py: &Python) {
     assert!(first.0["end"].as_str() <= second.0["end"].as_str());
 }
 
-#[test]
-fn exec_other_program_3_11() {
-    exec_other(&or_skip!(py311(), "3.11.7 missing"));
-}
-#[test]
-fn exec_other_program_3_13() {
-    exec_other(&or_skip!(Python::pyenv("3.13.0"), "3.13.0 missing"));
-}
-#[test]
-fn exec_other_program_debian_static() {
-    exec_other(&or_skip!(Python::debian(), "debian python missing"));
-}
-#[test]
-fn exec_python_3_11() {
-    exec_python(&or_skip!(py311(), "3.11.7 missing"));
-}
-#[test]
-fn exec_python_3_8() {
-    exec_python(&or_skip!(Python::pyenv("3.8.18"), "3.8.18 missing"));
-}
-#[test]
-fn exec_python_debian_static() {
-    exec_python(&or_skip!(Python::debian(), "debian python missing"));
-}
+per_python!(exec_other();
+    exec_other_program_3_11 => Python::pyenv("3.11.7"),
+    exec_other_program_3_13 => Python::pyenv("3.13.0"),
+    exec_other_program_debian_static => Python::debian(),
+);
+per_python!(exec_python();
+    exec_python_3_11 => Python::pyenv("3.11.7"),
+    exec_python_3_8 => Python::pyenv("3.8.18"),
+    exec_python_debian_static => Python::debian(),
+);
 
 // ---------------------------------------------------------------------- fork
 
@@ -237,30 +249,16 @@ fn fork_case(py: &Python, child_imports: bool) {
     }
 }
 
-#[test]
-fn fork_child_imports_3_11() {
-    fork_case(&or_skip!(py311(), "3.11.7 missing"), true);
-}
-#[test]
-fn fork_child_imports_3_12() {
-    fork_case(&or_skip!(Python::pyenv("3.12.1"), "3.12.1 missing"), true);
-}
-#[test]
-fn fork_child_imports_debian_static() {
-    fork_case(&or_skip!(Python::debian(), "debian python missing"), true);
-}
-#[test]
-fn fork_child_imports_nothing_3_11() {
-    fork_case(&or_skip!(py311(), "3.11.7 missing"), false);
-}
-#[test]
-fn fork_child_imports_nothing_3_12() {
-    fork_case(&or_skip!(Python::pyenv("3.12.1"), "3.12.1 missing"), false);
-}
-#[test]
-fn fork_child_imports_nothing_3_8() {
-    fork_case(&or_skip!(Python::pyenv("3.8.18"), "3.8.18 missing"), false);
-}
+per_python!(fork_case(true);
+    fork_child_imports_3_11 => Python::pyenv("3.11.7"),
+    fork_child_imports_3_12 => Python::pyenv("3.12.1"),
+    fork_child_imports_debian_static => Python::debian(),
+);
+per_python!(fork_case(false);
+    fork_child_imports_nothing_3_11 => Python::pyenv("3.11.7"),
+    fork_child_imports_nothing_3_12 => Python::pyenv("3.12.1"),
+    fork_child_imports_nothing_3_8 => Python::pyenv("3.8.18"),
+);
 
 /// Old interpreters (no audit hook): fork and exit paths behave the same.
 #[test]
@@ -375,25 +373,17 @@ fn multiprocessing_case(py: &Python, method: &str) {
     }
 }
 
-macro_rules! mp_tests {
-    ($($name:ident => ($ver:expr, $method:expr)),* $(,)?) => {
-        $(
-            #[test]
-            fn $name() {
-                let py = or_skip!(Python::pyenv($ver), "{} missing", $ver);
-                multiprocessing_case(&py, $method);
-            }
-        )*
-    };
-}
-
-mp_tests!(
-    mp_fork_3_11 => ("3.11.7", "fork"),
-    mp_fork_3_12 => ("3.12.1", "fork"),
-    mp_forkserver_3_11 => ("3.11.7", "forkserver"),
-    mp_forkserver_3_13 => ("3.13.0", "forkserver"),
-    mp_spawn_3_11 => ("3.11.7", "spawn"),
-    mp_spawn_3_13 => ("3.13.0", "spawn"),
+per_python!(multiprocessing_case("fork");
+    mp_fork_3_11 => Python::pyenv("3.11.7"),
+    mp_fork_3_12 => Python::pyenv("3.12.1"),
+);
+per_python!(multiprocessing_case("forkserver");
+    mp_forkserver_3_11 => Python::pyenv("3.11.7"),
+    mp_forkserver_3_13 => Python::pyenv("3.13.0"),
+);
+per_python!(multiprocessing_case("spawn");
+    mp_spawn_3_11 => Python::pyenv("3.11.7"),
+    mp_spawn_3_13 => Python::pyenv("3.13.0"),
 );
 
 // ---------------------------------------------------------------- subprocess
@@ -429,30 +419,14 @@ fn subprocess_case(py: &Python) {
     assert!(t.runtime_files().len() <= 1);
 }
 
-#[test]
-fn subprocess_vfork_3_10() {
-    subprocess_case(&or_skip!(Python::pyenv("3.10.13"), "3.10.13 missing"));
-}
-#[test]
-fn subprocess_vfork_3_11() {
-    subprocess_case(&or_skip!(py311(), "3.11.7 missing"));
-}
-#[test]
-fn subprocess_vfork_3_12() {
-    subprocess_case(&or_skip!(Python::pyenv("3.12.1"), "3.12.1 missing"));
-}
-#[test]
-fn subprocess_vfork_3_13() {
-    subprocess_case(&or_skip!(Python::pyenv("3.13.0"), "3.13.0 missing"));
-}
-#[test]
-fn subprocess_vfork_debian_static() {
-    subprocess_case(&or_skip!(Python::debian(), "debian python missing"));
-}
-#[test]
-fn subprocess_fork_exec_3_8() {
-    subprocess_case(&or_skip!(Python::pyenv("3.8.18"), "3.8.18 missing"));
-}
+per_python!(subprocess_case();
+    subprocess_vfork_3_10 => Python::pyenv("3.10.13"),
+    subprocess_vfork_3_11 => Python::pyenv("3.11.7"),
+    subprocess_vfork_3_12 => Python::pyenv("3.12.1"),
+    subprocess_vfork_3_13 => Python::pyenv("3.13.0"),
+    subprocess_vfork_debian_static => Python::debian(),
+    subprocess_fork_exec_3_8 => Python::pyenv("3.8.18"),
+);
 
 /// A python child of a python: its own record, `ppid` = the parent.
 #[test]
@@ -553,39 +527,18 @@ fn settle_and_sweep(py: &Python, t: &Tracer, out: &Outcome, before: &str, sig: i
     assert_eq!(t.records().len(), 1);
 }
 
-#[test]
-fn sigterm_3_11() {
-    swept_death(&or_skip!(py311(), "3.11.7 missing"), libc::SIGTERM);
-}
-#[test]
-fn sigterm_debian_static() {
-    swept_death(
-        &or_skip!(Python::debian(), "debian python missing"),
-        libc::SIGTERM,
-    );
-}
-#[test]
-fn sigint_3_11() {
-    swept_death(&or_skip!(py311(), "3.11.7 missing"), libc::SIGINT);
-}
-#[test]
-fn sigint_3_13() {
-    swept_death(
-        &or_skip!(Python::pyenv("3.13.0"), "3.13.0 missing"),
-        libc::SIGINT,
-    );
-}
-#[test]
-fn sigkill_3_11() {
-    swept_death(&or_skip!(py311(), "3.11.7 missing"), libc::SIGKILL);
-}
-#[test]
-fn sigkill_3_8() {
-    swept_death(
-        &or_skip!(Python::pyenv("3.8.18"), "3.8.18 missing"),
-        libc::SIGKILL,
-    );
-}
+per_python!(swept_death(libc::SIGTERM);
+    sigterm_3_11 => Python::pyenv("3.11.7"),
+    sigterm_debian_static => Python::debian(),
+);
+per_python!(swept_death(libc::SIGINT);
+    sigint_3_11 => Python::pyenv("3.11.7"),
+    sigint_3_13 => Python::pyenv("3.13.0"),
+);
+per_python!(swept_death(libc::SIGKILL);
+    sigkill_3_11 => Python::pyenv("3.11.7"),
+    sigkill_3_8 => Python::pyenv("3.8.18"),
+);
 
 /// Seconds since the epoch of a record timestamp (`2026-11-26T06:30:00.123456Z`).
 fn unix_secs(v: &serde_json::Value) -> f64 {
@@ -643,15 +596,10 @@ fn killed_after_a_while(py: &Python) {
     assert!(r.0["end"].as_str().unwrap() <= after.as_str(), "{r:?}");
 }
 
-#[test]
-fn killed_after_a_while_3_11() {
-    killed_after_a_while(&or_skip!(py311(), "3.11.7 missing"));
-}
-
-#[test]
-fn killed_after_a_while_debian_static() {
-    killed_after_a_while(&or_skip!(Python::debian(), "debian python missing"));
-}
+per_python!(killed_after_a_while();
+    killed_after_a_while_3_11 => Python::pyenv("3.11.7"),
+    killed_after_a_while_debian_static => Python::debian(),
+);
 
 fn abort_case(py: &Python) {
     let t = Tracer::new();
@@ -672,14 +620,10 @@ fn abort_case(py: &Python) {
     settle_and_sweep(py, &t, &out, &before, libc::SIGABRT, &files[0]);
 }
 
-#[test]
-fn abort_3_11() {
-    abort_case(&or_skip!(py311(), "3.11.7 missing"));
-}
-#[test]
-fn abort_debian_static() {
-    abort_case(&or_skip!(Python::debian(), "debian python missing"));
-}
+per_python!(abort_case();
+    abort_3_11 => Python::pyenv("3.11.7"),
+    abort_debian_static => Python::debian(),
+);
 
 /// The sweep leaves a live process's raw record alone; that process then
 /// ships its own record, and a later sweep does not ship it again.
@@ -772,14 +716,10 @@ fn failed_exec(py: &Python) {
     r.assert_unmapped_covers(&files[1]);
 }
 
-#[test]
-fn failed_exec_3_11() {
-    failed_exec(&or_skip!(py311(), "3.11.7 missing"));
-}
-#[test]
-fn failed_exec_debian_static() {
-    failed_exec(&or_skip!(Python::debian(), "debian python missing"));
-}
+per_python!(failed_exec();
+    failed_exec_3_11 => Python::pyenv("3.11.7"),
+    failed_exec_debian_static => Python::debian(),
+);
 
 /// fork, then exec in the child (what `subprocess` did before vfork): the
 /// child that imported nothing must not ship the parent's record; an exec'd
@@ -829,18 +769,13 @@ fn fork_then_exec(py: &Python, exec_python: bool) {
     }
 }
 
-#[test]
-fn fork_then_exec_other_3_11() {
-    fork_then_exec(&or_skip!(py311(), "3.11.7 missing"), false);
-}
-#[test]
-fn fork_then_exec_python_3_11() {
-    fork_then_exec(&or_skip!(py311(), "3.11.7 missing"), true);
-}
-#[test]
-fn fork_then_exec_python_3_8() {
-    fork_then_exec(&or_skip!(Python::pyenv("3.8.18"), "3.8.18 missing"), true);
-}
+per_python!(fork_then_exec(false);
+    fork_then_exec_other_3_11 => Python::pyenv("3.11.7"),
+);
+per_python!(fork_then_exec(true);
+    fork_then_exec_python_3_11 => Python::pyenv("3.11.7"),
+    fork_then_exec_python_3_8 => Python::pyenv("3.8.18"),
+);
 
 // ------------------------------------------------------------------ threads
 
@@ -872,14 +807,10 @@ fn threads_import(py: &Python) {
     }
 }
 
-#[test]
-fn threads_import_3_12() {
-    threads_import(&or_skip!(Python::pyenv("3.12.1"), "3.12.1 missing"));
-}
-#[test]
-fn threads_import_3_13() {
-    threads_import(&or_skip!(Python::pyenv("3.13.0"), "3.13.0 missing"));
-}
+per_python!(threads_import();
+    threads_import_3_12 => Python::pyenv("3.12.1"),
+    threads_import_3_13 => Python::pyenv("3.13.0"),
+);
 
 // ------------------------------------------------- hostile raw records
 

@@ -65,19 +65,7 @@ fn modern_probe(py: &Python, flags: &[&str]) {
     assert_eq!(t.records().len(), 1, "one process, one record");
 }
 
-macro_rules! per_python {
-    ($check:ident, $flags:expr; $($name:ident => $py:expr),* $(,)?) => {
-        $(
-            #[test]
-            fn $name() {
-                let py = or_skip!($py, "interpreter for {} is not installed", stringify!($name));
-                $check(&py, $flags);
-            }
-        )*
-    };
-}
-
-per_python!(modern_probe, &[];
+per_python!(modern_probe(&[]);
     module_files_3_8 => Python::pyenv("3.8.18"),
     module_files_3_9 => Python::pyenv("3.9.18"),
     module_files_3_10 => Python::pyenv("3.10.13"),
@@ -87,33 +75,33 @@ per_python!(modern_probe, &[];
     module_files_debian_static => Python::debian(),
 );
 
-per_python!(modern_probe, &["-I"];
+per_python!(modern_probe(&["-I"]);
     isolated_3_8 => Python::pyenv("3.8.18"),
     isolated_3_11 => Python::pyenv("3.11.7"),
     isolated_3_13 => Python::pyenv("3.13.0"),
     isolated_debian_static => Python::debian(),
 );
 
-per_python!(modern_probe, &["-S"];
+per_python!(modern_probe(&["-S"]);
     no_site_3_8 => Python::pyenv("3.8.18"),
     no_site_3_11 => Python::pyenv("3.11.7"),
     no_site_3_13 => Python::pyenv("3.13.0"),
     no_site_debian_static => Python::debian(),
 );
 
-per_python!(modern_probe, &["-E"];
+per_python!(modern_probe(&["-E"]);
     ignore_env_3_8 => Python::pyenv("3.8.18"),
     ignore_env_3_11 => Python::pyenv("3.11.7"),
     ignore_env_3_13 => Python::pyenv("3.13.0"),
     ignore_env_debian_static => Python::debian(),
 );
 
-per_python!(modern_probe, &["-I", "-S"];
+per_python!(modern_probe(&["-I", "-S"]);
     isolated_no_site_3_12 => Python::pyenv("3.12.1"),
 );
 
 /// `script`: a file path as given, `-m module`, or null for stdin.
-fn script_field(py: &Python, _: &[&str]) {
+fn script_field(py: &Python) {
     let t = Tracer::new();
     let m = mods(&t);
     std::fs::write(m.dir.join("prog.py"), probe_code(&m)).unwrap();
@@ -136,7 +124,7 @@ fn script_field(py: &Python, _: &[&str]) {
     }
 }
 
-per_python!(script_field, &[];
+per_python!(script_field();
     script_field_3_8 => Python::pyenv("3.8.18"),
     script_field_3_11 => Python::pyenv("3.11.7"),
     script_field_3_13 => Python::pyenv("3.13.0"),
@@ -145,7 +133,7 @@ per_python!(script_field, &[];
 
 /// No audit hooks before 3.8: identical behaviour and a record with the
 /// version (compiled modules are seen through `dlopen`).
-fn old_python(py: &Python, _: &[&str]) {
+fn old_python(py: &Python) {
     let t = Tracer::new();
     let m = mods(&t);
     let code = format!(
@@ -184,7 +172,7 @@ fn old_python(py: &Python, _: &[&str]) {
     }
 }
 
-per_python!(old_python, &[];
+per_python!(old_python();
     old_2_7 => Python::pyenv(OLD[0]),
     old_3_6 => Python::pyenv(OLD[1]),
     old_3_7 => Python::pyenv(OLD[2]),
@@ -240,24 +228,24 @@ fn debug_allocator_runs(py: &Python, check_modules: bool) {
 }
 
 /// Same behaviour and a record, whatever the tracer records.
-fn debug_allocators(py: &Python, _: &[&str]) {
+fn debug_allocators(py: &Python) {
     debug_allocator_runs(py, false);
 }
 
 /// Nothing is lost under a debug allocator either: module files and
 /// `python.prefix` are still recorded.
-fn debug_allocators_record_modules(py: &Python, _: &[&str]) {
+fn debug_allocators_record_modules(py: &Python) {
     debug_allocator_runs(py, true);
 }
 
-per_python!(debug_allocators_record_modules, &[];
+per_python!(debug_allocators_record_modules();
     debug_alloc_modules_3_8 => Python::pyenv(MODERN[0]),
     debug_alloc_modules_3_11 => Python::pyenv(MODERN[3]),
     debug_alloc_modules_3_13 => Python::pyenv(MODERN[5]),
     debug_alloc_modules_debian_static => Python::debian(),
 );
 
-per_python!(debug_allocators, &[];
+per_python!(debug_allocators();
     debug_alloc_3_8 => Python::pyenv(MODERN[0]),
     debug_alloc_3_9 => Python::pyenv(MODERN[1]),
     debug_alloc_3_10 => Python::pyenv(MODERN[2]),
@@ -314,7 +302,7 @@ fn shell_running_python_one_record() {
 /// Python sees no difference: the same modules loaded, the same threads,
 /// signal handlers, sys.path, flags and environment (less the tracer's own
 /// variables), the same open file descriptors.
-fn python_sees_no_difference(py: &Python, _: &[&str]) {
+fn python_sees_no_difference(py: &Python) {
     let t = Tracer::new();
     let code = "import os, sys, signal, threading\n\
         print(sorted(sys.modules))\n\
@@ -329,7 +317,7 @@ fn python_sees_no_difference(py: &Python, _: &[&str]) {
     out.assert_success();
 }
 
-per_python!(python_sees_no_difference, &[];
+per_python!(python_sees_no_difference();
     no_difference_3_8 => Python::pyenv("3.8.18"),
     no_difference_3_11 => Python::pyenv("3.11.7"),
     no_difference_3_12 => Python::pyenv("3.12.1"),
@@ -356,7 +344,7 @@ fn shell_sees_no_difference() {
 /// The same debug-allocator runs with an `argv[0]` that does not say
 /// "python" (`exec -a`, a renamed copy): the tracer cannot rely on its
 /// reading of the command line there.
-fn debug_allocators_other_argv0(py: &Python, _: &[&str]) {
+fn debug_allocators_other_argv0(py: &Python) {
     type Variant<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)]);
     let variants: &[Variant] = &[
         (&["-X", "dev"], &[]),
@@ -394,7 +382,7 @@ fn debug_allocators_other_argv0(py: &Python, _: &[&str]) {
     }
 }
 
-per_python!(debug_allocators_other_argv0, &[];
+per_python!(debug_allocators_other_argv0();
     debug_alloc_argv0_3_8 => Python::pyenv(MODERN[0]),
     debug_alloc_argv0_3_11 => Python::pyenv(MODERN[3]),
     debug_alloc_argv0_3_13 => Python::pyenv(MODERN[5]),

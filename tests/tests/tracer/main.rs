@@ -19,6 +19,32 @@
 //!
 //! Run one part with `cargo test -p pyusage-tests --test tracer exits::`.
 
+/// The suite's one way to run a case on several interpreters:
+///
+/// ```ignore
+/// per_python!(fork_case(true);
+///     fork_child_imports_3_11 => Python::pyenv("3.11.7"),
+///     fork_child_imports_debian_static => Python::debian(),
+/// );
+/// ```
+///
+/// makes one `#[test]` per `name => interpreter` line, which calls
+/// `fork_case(&py, true)` with that interpreter, or skips (a failure under
+/// CI) when it is not installed. The name ends with the interpreter
+/// (`_3_11`, `_debian_static`), so each can be run alone.
+macro_rules! per_python {
+    ($case:ident $args:tt; $($name:ident => $py:expr),+ $(,)?) => {
+        $(per_python!(@one $name, $py, $case $args);)+
+    };
+    (@one $name:ident, $py:expr, $case:ident($($arg:expr),* $(,)?)) => {
+        #[test]
+        fn $name() {
+            let py = pyusage_tests::or_skip!($py, "{} is not installed", stringify!($py));
+            $case(&py $(, $arg)*);
+        }
+    };
+}
+
 mod accuracy;
 mod context;
 mod exits;
