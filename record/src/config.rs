@@ -5,7 +5,9 @@
 //! `key = value` lines with basic or literal strings, booleans and numbers,
 //! comments, and tables (whose keys the tracer ignores; the tools read e.g. the
 //! `[map_build]` table with a full TOML parser). A line it cannot understand is
-//! skipped and counted in [`Config::errors`]; `pyusage config check` names it.
+//! skipped and counted in [`Config::errors`]; [`Config::apply_reporting`] also
+//! says why ([`LineError`]), which is how `pyusage config check` names the line
+//! and the reason with the tracer's own rules rather than a copy of them.
 //!
 //! ```toml
 //! enabled = true
@@ -130,6 +132,74 @@ pub const KEYS: [&str; 13] = [
     "syslog",
     "syslog_message_bytes",
 ];
+
+/// Why the tracer cannot use a line of a configuration file. Allocation-free
+/// (the tracer parses the file in every process); the tools print it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LineError {
+    /// Neither `key = value`, a comment nor a table header.
+    NotKeyValue,
+    /// A known key whose value has the wrong type or is out of range; the
+    /// key (one of [`KEYS`]).
+    BadValue(&'static str),
+    /// A path key (`spool`, `runtime_dir`, `map`) with a relative path: it
+    /// would be taken from each process's working directory.
+    RelativePath(&'static str),
+    /// A path key whose string is longer than [`PATH_MAX`] bytes, holds a
+    /// NUL, or uses an escape other than `\\` and `\"`.
+    BadPath(&'static str),
+}
+
+/// What a known key accepts, for [`LineError::BadValue`]; the ranges come
+/// from the constants the parser checks against, so the message cannot drift.
+fn write_expected(f: &mut core::fmt::Formatter<'_>, key: &str) -> core::fmt::Result {
+    use crate::{raw, syslog};
+    match key {
+        "spool" | "runtime_dir" => f.write_str("an absolute path in quotes"),
+        "map" => f.write_str("an absolute path in quotes, or \"\" for no map"),
+        "store" => f.write_str("a string: a path, sqlite:PATH or postgresql://..."),
+        "sample" => f.write_str("a number from 0 to 1"),
+        "record_bytes" => write!(
+            f,
+            "an integer from {} to {}",
+            raw::MIN_CAPACITY,
+            raw::MAX_CAPACITY
+        ),
+        "syslog" => f.write_str(
+            "an absolute socket path, udp://IPv4:PORT or tcp://IPv4:PORT, in quotes (no host names)",
+        ),
+        "syslog_message_bytes" => write!(
+            f,
+            "an integer from {} to {}",
+            syslog::MIN_MESSAGE_BYTES,
+            syslog::MAX_MESSAGE_BYTES
+        ),
+        "sinks" => f.write_str("a one-line array of \"spool\" and/or \"syslog\", at least one"),
+        _ => f.write_str("true or false"),
+    }
+}
+
+impl core::fmt::Display for LineError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            LineError::NotKeyValue => f.write_str("not a `key = value` line"),
+            LineError::BadValue(key) => {
+                write!(f, "`{key}` must be ")?;
+                write_expected(f, key)
+            }
+            LineError::RelativePath(key) => write!(
+                f,
+                "`{key}` must be an absolute path: a relative one would be taken from each process's working directory"
+            ),
+            LineError::BadPath(key) => write!(
+                f,
+                "`{key}`: a path of at most {PATH_MAX} bytes, without NUL, and no escapes but \\\\ and \\\""
+            ),
+        }
+    }
+}
+
+impl core::error::Error for LineError {}
 
 impl Default for Config {
     fn default() -> Config {
@@ -369,9 +439,20 @@ fn toml_digits(digits: &[u8], radix: u32) -> Option<u64> {
 }
 
 /// A configured path must be absolute: a relative one would be taken from
-/// each process's working directory, where no sweep ever looks.
-fn absolute_path(s: &[u8], basic: bool) -> Option<InlinePath> {
-    string_path(s, basic).filter(|p| p.as_bytes().first() == Some(&b'/'))
+/// each process's working directory, where no sweep ever looks. `empty_ok`:
+/// an empty string is allowed (`map = ""`: no map).
+fn absolute_path(
+    key: &'static str,
+    s: &[u8],
+    basic: bool,
+    empty_ok: bool,
+) -> Result<InlinePath, LineError> {
+    let p = string_path(s, basic).ok_or(LineError::BadPath(key))?;
+    if p.as_bytes().first() == Some(&b'/') || (empty_ok && p.is_empty()) {
+        Ok(p)
+    } else {
+        Err(LineError::RelativePath(key))
+    }
 }
 
 /// `syslog`: an absolute socket path, or `udp://`/`tcp://` with a numeric
@@ -430,6 +511,18 @@ impl Config {
     /// `system` is true for the compiled-in system file: only it may set
     /// `allow_user_config` and `allow_opt_out`.
     pub fn apply(&mut self, text: &[u8], system: bool) {
+        self.apply_reporting(text, system, |_, _| {});
+    }
+
+    /// [`Config::apply`], calling `report` with the 1-based line number and
+    /// the reason for every line it cannot use (also counted in
+    /// [`Config::errors`]). Allocation-free, like `apply`.
+    pub fn apply_reporting(
+        &mut self,
+        text: &[u8],
+        system: bool,
+        mut report: impl FnMut(u32, LineError),
+    ) {
         let mut in_table = false;
         for (n, raw_line) in text.split(|&c| c == b'\n').enumerate() {
             let line = trim(strip_comment(raw_line));
@@ -443,91 +536,82 @@ impl Config {
             if in_table {
                 continue;
             }
-            if !self.apply_line(line, system) {
+            if let Err(why) = self.apply_line(line, system) {
+                let n = n as u32 + 1;
                 self.errors += 1;
                 if self.first_error_line == 0 {
-                    self.first_error_line = n as u32 + 1;
+                    self.first_error_line = n;
                 }
+                report(n, why);
             }
         }
     }
 
-    fn apply_line(&mut self, line: &[u8], system: bool) -> bool {
+    fn apply_line(&mut self, line: &[u8], system: bool) -> Result<(), LineError> {
         let Some(eq) = line.iter().position(|&c| c == b'=') else {
-            return false;
+            return Err(LineError::NotKeyValue);
         };
         let key = trim(&line[..eq]);
-        let known = KEYS.iter().any(|k| k.as_bytes() == key);
-        if key == b"sinks" {
-            return self.apply_sinks(trim(&line[eq + 1..]));
-        }
-        let Some(value) = parse_value(trim(&line[eq + 1..])) else {
-            // Values this parser does not read (arrays, inline tables) are
-            // fine for the tools' keys; for the tracer's keys they are wrong.
-            return !known;
-        };
-        match (key, value) {
-            (b"enabled", Value::Bool(b)) => self.enabled = b,
-            (b"all_ranks", Value::Bool(b)) => self.all_ranks = b,
-            // Only the system file decides these; elsewhere they are read
-            // (valid lines) and ignored.
-            (b"allow_opt_out", Value::Bool(b)) => {
-                self.allow_opt_out = if system { b } else { self.allow_opt_out }
-            }
-            (b"allow_user_config", Value::Bool(b)) => {
-                self.allow_user_config = if system { b } else { self.allow_user_config }
-            }
-            (b"spool", Value::Str(s, basic)) => match absolute_path(s, basic) {
-                Some(p) => self.spool = p,
-                None => return false,
-            },
-            (b"runtime_dir", Value::Str(s, basic)) => match absolute_path(s, basic) {
-                Some(p) => self.runtime_dir = p,
-                None => return false,
-            },
-            // An empty map path means no map (raw paths are recorded).
-            (b"map", Value::Str(s, basic)) => match absolute_path(s, basic)
-                .or_else(|| string_path(s, basic).filter(InlinePath::is_empty))
-            {
-                Some(p) => self.map = p,
-                None => return false,
-            },
-            // The store (`pyusage ingest`'s database) is the tools' business:
-            // the tracer checks only that it is a string and keeps nothing.
-            (b"store", Value::Str(..)) => {}
-            (b"syslog", Value::Str(s, basic)) => {
-                match string_path(s, basic).filter(|p| syslog_target_ok(p.as_bytes())) {
-                    Some(p) => self.syslog = p,
-                    None => return false,
-                }
-            }
-            (b"syslog_message_bytes", Value::Num(v)) => match crate::job::parse_u32(v) {
-                Some(b)
-                    if (crate::syslog::MIN_MESSAGE_BYTES..=crate::syslog::MAX_MESSAGE_BYTES)
-                        .contains(&b) =>
-                {
-                    self.syslog_message_bytes = b
-                }
-                _ => return false,
-            },
-            (b"sample", Value::Num(v)) => match fraction_ppm(v) {
-                Some(p) => self.sample_ppm = p,
-                None => return false,
-            },
-            (b"record_bytes", Value::Num(v)) => match crate::job::parse_u32(v) {
-                Some(b) if (crate::raw::MIN_CAPACITY..=crate::raw::MAX_CAPACITY).contains(&b) => {
-                    self.record_bytes = b & !7
-                }
-                _ => return false,
-            },
-            // A known key with a value of the wrong type or range.
-            _ if known => return false,
+        let Some(known) = KEYS.iter().copied().find(|k| k.as_bytes() == key) else {
             // Keys the tracer does not use are the tools' (`pyusage config
             // check` names any that nobody knows): not an error here, so a
             // key added for the tools never switches tracing off.
-            _ => {}
+            return Ok(());
+        };
+        let bad = LineError::BadValue(known);
+        if known == "sinks" {
+            return self
+                .apply_sinks(trim(&line[eq + 1..]))
+                .then_some(())
+                .ok_or(bad);
         }
-        true
+        let Some(value) = parse_value(trim(&line[eq + 1..])) else {
+            return Err(bad);
+        };
+        match (known, value) {
+            ("enabled", Value::Bool(b)) => self.enabled = b,
+            ("all_ranks", Value::Bool(b)) => self.all_ranks = b,
+            // Only the system file decides these; elsewhere they are read
+            // (valid lines) and ignored.
+            ("allow_opt_out", Value::Bool(b)) => {
+                self.allow_opt_out = if system { b } else { self.allow_opt_out }
+            }
+            ("allow_user_config", Value::Bool(b)) => {
+                self.allow_user_config = if system { b } else { self.allow_user_config }
+            }
+            ("spool", Value::Str(s, basic)) => self.spool = absolute_path(known, s, basic, false)?,
+            ("runtime_dir", Value::Str(s, basic)) => {
+                self.runtime_dir = absolute_path(known, s, basic, false)?
+            }
+            // An empty map path means no map (raw paths are recorded).
+            ("map", Value::Str(s, basic)) => self.map = absolute_path(known, s, basic, true)?,
+            // The store (`pyusage ingest`'s database) is the tools' business:
+            // the tracer checks only that it is a string and keeps nothing.
+            ("store", Value::Str(..)) => {}
+            ("syslog", Value::Str(s, basic)) => {
+                self.syslog = string_path(s, basic)
+                    .filter(|p| syslog_target_ok(p.as_bytes()))
+                    .ok_or(bad)?
+            }
+            ("syslog_message_bytes", Value::Num(v)) => {
+                self.syslog_message_bytes = crate::job::parse_u32(v)
+                    .filter(|b| {
+                        (crate::syslog::MIN_MESSAGE_BYTES..=crate::syslog::MAX_MESSAGE_BYTES)
+                            .contains(b)
+                    })
+                    .ok_or(bad)?
+            }
+            ("sample", Value::Num(v)) => self.sample_ppm = fraction_ppm(v).ok_or(bad)?,
+            ("record_bytes", Value::Num(v)) => {
+                self.record_bytes = crate::job::parse_u32(v)
+                    .filter(|b| (crate::raw::MIN_CAPACITY..=crate::raw::MAX_CAPACITY).contains(b))
+                    .ok_or(bad)?
+                    & !7
+            }
+            // A known key with a value of the wrong type or range.
+            _ => return Err(bad),
+        }
+        Ok(())
     }
 }
 
@@ -661,6 +745,35 @@ mod tests {
         ] {
             assert_eq!(fraction_ppm(text.as_bytes()), None, "{text}");
         }
+    }
+
+    #[test]
+    fn every_bad_line_says_why() {
+        let mut got = [None; 8];
+        let mut c = Config::default();
+        c.apply_reporting(
+            b"nonsense\nenabled = 1\nspool = \"rel/dir\"\nmap = \"/a\\qb\"\n\
+              sample = 2\nsinks = []\nfuture_key = [1, 2]\n[map_build]\nsample = 7\n",
+            true,
+            |line, why| got[line as usize] = Some(why),
+        );
+        assert_eq!(
+            got,
+            [
+                None,
+                Some(LineError::NotKeyValue),
+                Some(LineError::BadValue("enabled")),
+                Some(LineError::RelativePath("spool")),
+                Some(LineError::BadPath("map")),
+                Some(LineError::BadValue("sample")),
+                Some(LineError::BadValue("sinks")),
+                None,
+            ]
+        );
+        assert_eq!((c.errors, c.first_error_line), (6, 1));
+        // The ranges in the message are the ones the parser checks.
+        let said = LineError::BadValue("record_bytes").to_string();
+        assert!(said.contains("4096") && said.contains("16777216"), "{said}");
     }
 
     #[test]

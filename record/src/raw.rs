@@ -441,6 +441,8 @@ impl core::fmt::Display for RawError {
     }
 }
 
+impl core::error::Error for RawError {}
+
 /// A parsed snapshot of a raw record's header plus its body, borrowed.
 #[derive(Clone, Copy, Debug)]
 pub struct RawRecord<'a> {

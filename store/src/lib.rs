@@ -10,18 +10,21 @@
 //! - [`StoreUrl`]: what `--db` and the `store` configuration key accept;
 //! - [`Store`]: a connection to either backend, created or migrated on
 //!   opening (an older store is migrated in place, a newer one is refused with
-//!   a message naming both versions).
+//!   a message naming both versions);
+//! - [`StoreError`], [`SchemaError`], [`UrlError`]: why a store cannot be
+//!   used, each with its cause.
 #![deny(missing_docs)]
 
 mod digest;
+mod error;
 pub mod schema;
 mod url;
 
 pub use digest::{canonical_order, package_set_digest, Member};
+pub use error::{DbError, SchemaError, StoreError, UrlError};
 pub use schema::{Backend, SCHEMA_VERSION};
 pub use url::StoreUrl;
 
-use anyhow::{bail, Context, Result};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The key of the PostgreSQL advisory lock that serialises migrations and
@@ -53,25 +56,36 @@ impl Store {
     /// tables, or the tables in a PostgreSQL database) or migrating it to
     /// [`SCHEMA_VERSION`] as needed. A store written by a newer pyusage is
     /// refused.
-    pub fn open(url: &StoreUrl) -> Result<Store> {
+    pub fn open(url: &StoreUrl) -> Result<Store, StoreError> {
         let mut store = Store::connect(url)?;
-        store.migrate().with_context(|| format!("store {url}"))?;
+        store.migrate().map_err(|source| StoreError::Schema {
+            url: url.to_string(),
+            source,
+        })?;
         Ok(store)
     }
 
     /// Opens an existing store for reading; fails (naming the store) if it
     /// does not exist or has no pyusage schema. An older schema is migrated.
-    pub fn open_existing(url: &StoreUrl) -> Result<Store> {
+    pub fn open_existing(url: &StoreUrl) -> Result<Store, StoreError> {
         if let StoreUrl::Sqlite(path) = url {
             if !path.exists() {
-                bail!("store {url} does not exist (run `pyusage ingest` first)");
+                return Err(StoreError::Missing {
+                    url: url.to_string(),
+                });
             }
         }
         let mut store = Store::connect(url)?;
-        if store.version()?.is_none() {
-            bail!("store {url} has no pyusage tables (run `pyusage ingest` first)");
+        let schema = |source| StoreError::Schema {
+            url: url.to_string(),
+            source,
+        };
+        if store.version().map_err(schema)?.is_none() {
+            return Err(StoreError::NoTables {
+                url: url.to_string(),
+            });
         }
-        store.migrate().with_context(|| format!("store {url}"))?;
+        store.migrate().map_err(schema)?;
         Ok(store)
     }
 
@@ -83,35 +97,42 @@ impl Store {
         }
     }
 
-    fn connect(url: &StoreUrl) -> Result<Store> {
+    fn connect(url: &StoreUrl) -> Result<Store, StoreError> {
+        let open = |source: DbError| StoreError::Open {
+            url: url.to_string(),
+            source,
+        };
         match url {
             StoreUrl::Sqlite(path) => {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(dir)
-                        .with_context(|| format!("cannot create {}", dir.display()))?;
+                    std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+                        dir: dir.to_path_buf(),
+                        source,
+                    })?;
                 }
-                let c = rusqlite::Connection::open(path)
-                    .with_context(|| format!("cannot open store {url}"))?;
-                c.busy_timeout(std::time::Duration::from_millis(SQLITE_BUSY_MS))?;
-                // WAL: reports can read while an ingest writes. FULL: a
-                // committed transaction survives a power cut, since ingest
-                // deletes spool files once it has committed.
-                c.pragma_update(None, "journal_mode", "WAL")
-                    .with_context(|| format!("store {url}"))?;
-                c.pragma_update(None, "synchronous", "FULL")?;
-                c.pragma_update(None, "foreign_keys", "OFF")?;
-                Ok(Store::Sqlite(c))
+                let setup = || -> Result<rusqlite::Connection, rusqlite::Error> {
+                    let c = rusqlite::Connection::open(path)?;
+                    c.busy_timeout(std::time::Duration::from_millis(SQLITE_BUSY_MS))?;
+                    // WAL: reports can read while an ingest writes. FULL: a
+                    // committed transaction survives a power cut, since ingest
+                    // deletes spool files once it has committed.
+                    c.pragma_update(None, "journal_mode", "WAL")?;
+                    c.pragma_update(None, "synchronous", "FULL")?;
+                    c.pragma_update(None, "foreign_keys", "OFF")?;
+                    Ok(c)
+                };
+                Ok(Store::Sqlite(setup().map_err(|e| open(e.into()))?))
             }
             StoreUrl::Postgres(conn) => {
-                let c = postgres::Client::connect(conn, postgres::NoTls)
-                    .with_context(|| format!("cannot connect to store {url}"))?;
+                let c =
+                    postgres::Client::connect(conn, postgres::NoTls).map_err(|e| open(e.into()))?;
                 Ok(Store::Postgres(c))
             }
         }
     }
 
     /// The store's schema version; `None` if it has no pyusage tables.
-    pub fn version(&mut self) -> Result<Option<i64>> {
+    pub fn version(&mut self) -> Result<Option<i64>, SchemaError> {
         match self {
             Store::Sqlite(c) => {
                 let exists: i64 = c.query_row(
@@ -145,8 +166,9 @@ impl Store {
 
     /// Creates or migrates the schema, under a lock so that concurrent
     /// ingests agree; refuses a store newer than this build.
-    pub fn migrate(&mut self) -> Result<()> {
+    pub fn migrate(&mut self) -> Result<(), SchemaError> {
         let tool = format!("pyusage {}", env!("CARGO_PKG_VERSION"));
+        let failed = |version: i64| move |e: DbError| SchemaError::Migration { version, source: e };
         match self {
             Store::Sqlite(c) => {
                 let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
@@ -159,8 +181,7 @@ impl Store {
                 check_not_newer(have)?;
                 for v in have + 1..=SCHEMA_VERSION {
                     let sql = schema::migration(Backend::Sqlite, v).expect("listed migration");
-                    tx.execute_batch(&sql)
-                        .with_context(|| format!("migrating to schema version {v}"))?;
+                    tx.execute_batch(&sql).map_err(|e| failed(v)(e.into()))?;
                     tx.execute(
                         "INSERT INTO schema_version (version, applied_us, tool) VALUES (?1, ?2, ?3)",
                         rusqlite::params![v, now_us(), tool],
@@ -179,8 +200,7 @@ impl Store {
                 check_not_newer(have)?;
                 for v in have + 1..=SCHEMA_VERSION {
                     let sql = schema::migration(Backend::Postgres, v).expect("listed migration");
-                    tx.batch_execute(&sql)
-                        .with_context(|| format!("migrating to schema version {v}"))?;
+                    tx.batch_execute(&sql).map_err(|e| failed(v)(e.into()))?;
                     tx.execute(
                         "INSERT INTO schema_version (version, applied_us, tool) VALUES ($1, $2, $3)",
                         &[&(v as i32), &now_us(), &tool],
@@ -193,11 +213,93 @@ impl Store {
     }
 }
 
-fn check_not_newer(have: i64) -> Result<()> {
+fn check_not_newer(have: i64) -> Result<(), SchemaError> {
     if have > SCHEMA_VERSION {
-        bail!(
-            "the store has schema version {have}, newer than this pyusage knows (version {SCHEMA_VERSION}); use a newer pyusage"
-        );
+        return Err(SchemaError::TooNew {
+            found: have,
+            known: SCHEMA_VERSION,
+        });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error;
+
+    /// The message and every cause, as `pyusage` prints them.
+    fn chain(e: &dyn Error) -> String {
+        let mut s = e.to_string();
+        let mut cause = e.source();
+        while let Some(c) = cause {
+            s += &format!(": {c}");
+            cause = c.source();
+        }
+        s
+    }
+
+    #[test]
+    fn a_missing_store_and_a_newer_schema_are_told_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("usage.db");
+        let url = StoreUrl::Sqlite(path.clone());
+        let e = Store::open_existing(&url).err().unwrap();
+        assert!(matches!(e, StoreError::Missing { .. }), "{e:?}");
+        assert!(chain(&e).contains(&path.display().to_string()));
+
+        let Store::Sqlite(c) = Store::open(&url).unwrap() else {
+            unreachable!()
+        };
+        c.execute(
+            "INSERT INTO schema_version (version, applied_us, tool) VALUES (99, 0, 'future')",
+            [],
+        )
+        .unwrap();
+        drop(c);
+        let e = Store::open_existing(&url).err().unwrap();
+        assert!(
+            matches!(
+                e,
+                StoreError::Schema {
+                    source: SchemaError::TooNew {
+                        found: 99,
+                        known: SCHEMA_VERSION
+                    },
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        let said = chain(&e);
+        assert!(
+            said.starts_with(&format!("store {}: ", path.display()))
+                && said.contains("schema version 99")
+                && said.contains(&format!("version {SCHEMA_VERSION}")),
+            "{said}"
+        );
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_database_is_refused_with_the_client_s_cause() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("junk.db");
+        std::fs::write(&path, vec![b'x'; 8192]).unwrap();
+        let e = Store::open(&StoreUrl::Sqlite(path.clone())).err().unwrap();
+        assert!(
+            matches!(
+                e,
+                StoreError::Open {
+                    source: DbError::Sqlite(_),
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        let said = chain(&e);
+        assert!(
+            said.contains(&path.display().to_string()) && said.contains("not a database"),
+            "{said}"
+        );
+    }
 }

@@ -1,5 +1,6 @@
 //! What `--db` and the `store` configuration key accept.
 
+use crate::UrlError;
 use std::fmt;
 use std::path::PathBuf;
 
@@ -19,9 +20,9 @@ pub enum StoreUrl {
 
 impl StoreUrl {
     /// Parses a `--db` value; an empty one is an error.
-    pub fn parse(s: &str) -> anyhow::Result<StoreUrl> {
+    pub fn parse(s: &str) -> Result<StoreUrl, UrlError> {
         if s.is_empty() {
-            anyhow::bail!("empty store location");
+            return Err(UrlError::Empty);
         }
         if s.starts_with("postgres://") || s.starts_with("postgresql://") {
             return Ok(StoreUrl::Postgres(s.to_owned()));
@@ -29,14 +30,15 @@ impl StoreUrl {
         if let Some(rest) = s.strip_prefix("sqlite:") {
             let path = rest.strip_prefix("//").unwrap_or(rest);
             if path.is_empty() {
-                anyhow::bail!("{s}: no file name after `sqlite:`");
+                return Err(UrlError::NoSqlitePath(s.to_owned()));
             }
             return Ok(StoreUrl::Sqlite(PathBuf::from(path)));
         }
         if let Some((scheme, _)) = s.split_once("://") {
-            anyhow::bail!(
-                "{s}: unknown store kind `{scheme}` (use a path, sqlite:PATH or postgresql://...)"
-            );
+            return Err(UrlError::UnknownScheme {
+                url: s.to_owned(),
+                scheme: scheme.to_owned(),
+            });
         }
         Ok(StoreUrl::Sqlite(PathBuf::from(s)))
     }
@@ -90,9 +92,22 @@ mod tests {
             StoreUrl::parse("postgresql:///u?host=/tmp").unwrap(),
             StoreUrl::Postgres(_)
         ));
-        assert!(StoreUrl::parse("mysql://x/y").is_err());
-        assert!(StoreUrl::parse("").is_err());
-        assert!(StoreUrl::parse("sqlite:").is_err());
+        let e = StoreUrl::parse("mysql://x/y").unwrap_err();
+        assert_eq!(
+            e,
+            UrlError::UnknownScheme {
+                url: "mysql://x/y".into(),
+                scheme: "mysql".into()
+            }
+        );
+        assert!(e
+            .to_string()
+            .starts_with("mysql://x/y: unknown store kind `mysql`"));
+        assert_eq!(StoreUrl::parse(""), Err(UrlError::Empty));
+        assert_eq!(
+            StoreUrl::parse("sqlite:"),
+            Err(UrlError::NoSqlitePath("sqlite:".into()))
+        );
     }
 
     #[test]

@@ -2,11 +2,14 @@
 //!
 //! The tools apply the file with the very parser the tracer uses
 //! ([`pyusage_record::config`]), so they agree on every value; `config check`
-//! additionally parses it as full TOML to point at mistakes.
+//! reports that parser's reason for every line it cannot use
+//! ([`LineError`]) and additionally parses the file as full TOML to point at
+//! keys and tables nobody reads.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Args, Subcommand};
-use pyusage_record::config::{Config, SYSTEM_CONFIG_PATH};
+use pyusage_record::config::{Config, LineError, SYSTEM_CONFIG_PATH};
+use pyusage_store::UrlError;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -50,6 +53,57 @@ pub struct Effective {
     pub map: PathBuf,
     /// Where `pyusage ingest` stores records (`store`): a path or a URL.
     pub store: String,
+}
+
+/// A configuration file that cannot be used at all.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// It cannot be read (missing, a directory, not UTF-8 for `check`, ...).
+    #[error("{}: cannot read", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// One mistake `pyusage config check` finds in a file that can be read.
+#[derive(Debug, thiserror::Error)]
+pub enum Problem {
+    /// Not TOML at all (the tools' parser refuses it).
+    #[error("not valid TOML")]
+    Toml(#[source] toml::de::Error),
+    /// A line the tracer cannot use, and the tracer's parser's reason.
+    #[error("line {line}")]
+    Line {
+        /// 1-based line number.
+        line: u32,
+        /// Why the tracer skips it.
+        #[source]
+        reason: LineError,
+    },
+    /// A top-level key nobody reads.
+    #[error("unknown key `{0}`")]
+    UnknownKey(String),
+    /// A table nobody reads.
+    #[error("unknown table `[{0}]`")]
+    UnknownTable(String),
+    /// A tracer key written below `[map_build]`, where the tracer never sees it.
+    #[error(
+        "`{0}` is inside [map_build], where the tracer never reads it: move it above the table"
+    )]
+    TracerKeyInMapBuild(String),
+    /// A key in `[map_build]` that `map build` does not know.
+    #[error("unknown key `map_build.{0}` (known: roots, pythons)")]
+    UnknownMapBuildKey(String),
+    /// `roots` or `pythons` that is not an array of strings.
+    #[error("`map_build.{0}` must be an array of strings")]
+    MapBuildNotStrings(String),
+    /// A `store` string that is not a store location.
+    #[error("`store`")]
+    Store(#[source] UrlError),
 }
 
 /// The store when the configuration names none.
@@ -121,24 +175,28 @@ impl Settings {
     }
 
     /// Loads the file (the tracer's parser) and applies command-line overrides.
-    pub fn load(&self) -> Result<Effective> {
+    pub fn load(&self) -> Result<Effective, ConfigError> {
         let mut config = Config::default();
         let source = self.config_file();
         let mut store = None;
         if let Some(file) = &source {
-            let text = std::fs::read(file)
-                .with_context(|| format!("cannot read config {}", file.display()))?;
+            let text = std::fs::read(file).map_err(|source| ConfigError::Read {
+                path: file.clone(),
+                source,
+            })?;
             // Shown as the file says, whoever will read it; the tracer ignores the
             // allow_* keys in a user's PYUSAGE_CONFIG file.
-            config.apply(&text, true);
+            let mut first = None;
+            config.apply_reporting(&text, true, |line, why| {
+                first.get_or_insert((line, why));
+            });
             store = store_of(&text);
-            if config.errors > 0 {
+            if let Some((line, why)) = first {
                 crate::msg::warning_at(
                     file.display(),
                     format_args!(
-                        "line {} (and {} more) not understood; run `pyusage config check`",
-                        config.first_error_line,
-                        config.errors - 1
+                        "line {line}: {why}; ignored ({} line(s) in all; run `pyusage config check`)",
+                        config.errors
                     ),
                 );
                 // The tracer switches itself off on a broken system file.
@@ -216,7 +274,7 @@ pub fn run(args: ConfigArgs) -> Result<ExitCode> {
             };
             let problems = check(&file)?;
             for p in &problems {
-                crate::msg::error_at(file.display(), p);
+                crate::msg::error_at(file.display(), crate::msg::Chain(p));
             }
             if problems.is_empty() {
                 println!("{}: ok", file.display());
@@ -230,64 +288,122 @@ pub fn run(args: ConfigArgs) -> Result<ExitCode> {
 
 /// `[map_build]`: `roots` and `pythons`, arrays of strings. A tracer key
 /// written below the table header lands here too, and the tracer never sees it.
-fn check_map_build(build: &toml::Table, problems: &mut Vec<String>) {
+fn check_map_build(build: &toml::Table, problems: &mut Vec<Problem>) {
     for (key, value) in build {
         match key.as_str() {
             "roots" | "pythons" => {
-                let strings = value.as_array().is_some_and(|a| a.iter().all(toml::Value::is_str));
+                let strings = value
+                    .as_array()
+                    .is_some_and(|a| a.iter().all(toml::Value::is_str));
                 if !strings {
-                    problems.push(format!("`map_build.{key}` must be an array of strings"));
+                    problems.push(Problem::MapBuildNotStrings(key.clone()));
                 }
             }
-            k if pyusage_record::config::KEYS.contains(&k) => problems.push(format!(
-                "`{k}` is inside [map_build], where the tracer never reads it: move it above the table"
-            )),
-            k => problems.push(format!("unknown key `map_build.{k}` (known: roots, pythons)")),
+            k if pyusage_record::config::KEYS.contains(&k) => {
+                problems.push(Problem::TracerKeyInMapBuild(key.clone()))
+            }
+            _ => problems.push(Problem::UnknownMapBuildKey(key.clone())),
         }
     }
 }
 
-/// Every problem found in a configuration file.
-pub fn check(file: &Path) -> Result<Vec<String>> {
-    let text =
-        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+/// Every problem found in a configuration file: the tracer's parser's reason
+/// for each line it cannot use, then what only a full TOML parser sees (keys
+/// and tables nobody reads, a `store` that is no store location).
+pub fn check(file: &Path) -> Result<Vec<Problem>, ConfigError> {
+    let text = std::fs::read_to_string(file).map_err(|source| ConfigError::Read {
+        path: file.to_path_buf(),
+        source,
+    })?;
     let table: toml::Table = match text.parse() {
         Ok(t) => t,
-        Err(e) => return Ok(vec![format!("not valid TOML: {e}")]),
+        Err(e) => return Ok(vec![Problem::Toml(e)]),
     };
     let mut problems = Vec::new();
+    Config::default().apply_reporting(text.as_bytes(), true, |line, reason| {
+        problems.push(Problem::Line { line, reason })
+    });
     for (key, value) in &table {
         match (key.as_str(), value) {
             ("map_build", toml::Value::Table(build)) => check_map_build(build, &mut problems),
-            (_, toml::Value::Table(_)) => problems.push(format!("unknown table `[{key}]`")),
+            (_, toml::Value::Table(_)) => problems.push(Problem::UnknownTable(key.clone())),
             (key, _) if !pyusage_record::config::KEYS.contains(&key) => {
-                problems.push(format!("unknown key `{key}`"))
+                problems.push(Problem::UnknownKey(key.to_owned()))
             }
+            // Any string passes the tracer's parser; only the tools know URLs.
             ("store", toml::Value::String(url)) => {
                 if let Err(e) = pyusage_store::StoreUrl::parse(url) {
-                    problems.push(format!("`store`: {e:#}"));
+                    problems.push(Problem::Store(e));
                 }
-            }
-            ("store", _) => problems.push(
-                "`store` must be a string: a path, sqlite:PATH or postgresql://...".to_owned(),
-            ),
-            ("spool" | "runtime_dir" | "map", toml::Value::String(path))
-                if !(path.starts_with('/') || key == "map" && path.is_empty()) =>
-            {
-                problems.push(format!(
-                    "`{key}` must be an absolute path, not {path:?}: a relative one would be taken from each process's working directory"
-                ))
             }
             _ => {}
         }
     }
-    let mut parsed = Config::default();
-    parsed.apply(text.as_bytes(), true);
-    if parsed.errors > 0 {
-        problems.push(format!(
-            "{} line(s) the tracer cannot use (first: line {}): check types (strings quoted, paths absolute, sample a number from 0 to 1, record_bytes 4096-16777216)",
-            parsed.errors, parsed.first_error_line
-        ));
-    }
     Ok(problems)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::msg::Chain;
+
+    #[test]
+    fn check_gives_the_tracer_s_reason_per_line_and_the_file_s_own_mistakes() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config.toml");
+        std::fs::write(
+            &file,
+            "spool = \"spool\"\nsample = 2\nstore = \"mysql://db/x\"\nspoool = 1\n",
+        )
+        .unwrap();
+        let problems = check(&file).unwrap();
+        let said: Vec<String> = problems.iter().map(|p| Chain(p).to_string()).collect();
+        assert!(
+            matches!(
+                problems[..],
+                [
+                    Problem::Line {
+                        line: 1,
+                        reason: LineError::RelativePath("spool")
+                    },
+                    Problem::Line {
+                        line: 2,
+                        reason: LineError::BadValue("sample")
+                    },
+                    // Keys in the TOML table's (sorted) order.
+                    Problem::UnknownKey(_),
+                    Problem::Store(UrlError::UnknownScheme { .. }),
+                ]
+            ),
+            "{said:?}"
+        );
+        assert!(
+            said[0].starts_with("line 1: `spool` must be an absolute path"),
+            "{said:?}"
+        );
+        assert!(said[1].contains("from 0 to 1"), "{said:?}");
+        assert_eq!(said[2], "unknown key `spoool`");
+        assert!(
+            said[3].starts_with("`store`: mysql://db/x: unknown store kind `mysql`"),
+            "{said:?}"
+        );
+    }
+
+    #[test]
+    fn an_unreadable_file_names_the_file_and_the_cause() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("absent.toml");
+        let e = check(&file).unwrap_err();
+        assert!(
+            matches!(&e, ConfigError::Read { path, source } if path == &file
+                && source.kind() == std::io::ErrorKind::NotFound),
+            "{e:?}"
+        );
+        let said = Chain(&e).to_string();
+        assert!(
+            said.starts_with(&format!("{}: cannot read: ", file.display()))
+                && said.contains("No such file"),
+            "{said}"
+        );
+    }
 }

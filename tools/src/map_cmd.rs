@@ -264,20 +264,57 @@ fn run_build(a: BuildArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn load(path: &Path) -> Result<Vec<u8>> {
-    let meta =
-        std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+/// Why a package map file cannot be used by `map query`, `stats` or `diff`.
+#[derive(Debug, thiserror::Error)]
+pub enum MapFileError {
+    /// It cannot be read (missing, no permission, a directory).
+    #[error("{}: cannot read", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Larger than the builder ever writes: not read into memory.
+    #[error("{}: {len} bytes, larger than any package map", path.display())]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Its size.
+        len: u64,
+    },
+    /// Not a package map, another format version, or damaged.
+    #[error("{}", path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What the reader found.
+        #[source]
+        source: pyusage_resolver::MapError,
+    },
+}
+
+/// A package map's bytes, checked (header and checksum) before use.
+fn load(path: &Path) -> Result<Vec<u8>, MapFileError> {
+    let read = |source| MapFileError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let meta = std::fs::metadata(path).map_err(read)?;
     if meta.len() > pyusage_resolver::MAX_MAP_BYTES {
-        bail!(
-            "{} is {} bytes, larger than any package map",
-            path.display(),
-            meta.len()
-        );
+        return Err(MapFileError::TooLarge {
+            path: path.to_path_buf(),
+            len: meta.len(),
+        });
     }
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let map = PackageMap::parse(&bytes).with_context(|| format!("{}", path.display()))?;
-    map.verify_checksum()
-        .with_context(|| format!("{}", path.display()))?;
+    let bytes = std::fs::read(path).map_err(read)?;
+    PackageMap::parse(&bytes)
+        .and_then(|map| map.verify_checksum())
+        .map_err(|source| MapFileError::Invalid {
+            path: path.to_path_buf(),
+            source,
+        })?;
     Ok(bytes)
 }
 
@@ -455,5 +492,43 @@ pub mod attributes {
             return Err(std::io::Error::last_os_error());
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::msg::Chain;
+
+    #[test]
+    fn a_file_that_is_not_a_map_names_the_file_and_the_reader_s_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("map.bin");
+        std::fs::write(&file, vec![b'#'; 4096]).unwrap();
+        let e = load(&file).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                MapFileError::Invalid {
+                    source: pyusage_resolver::MapError::BadMagic,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        assert_eq!(
+            Chain(&e).to_string(),
+            format!("{}: not a package map: bad magic", file.display())
+        );
+
+        let missing = dir.path().join("absent.bin");
+        let e = load(&missing).unwrap_err();
+        assert!(matches!(e, MapFileError::Read { .. }), "{e:?}");
+        let said = Chain(&e).to_string();
+        assert!(
+            said.starts_with(&format!("{}: cannot read: ", missing.display()))
+                && said.contains("No such file"),
+            "{said}"
+        );
     }
 }

@@ -6,9 +6,27 @@
 //! ```
 //!
 //! The subject (usually a path) comes first, then why. Errors print their
-//! whole cause chain (`anyhow`'s `{:#}`), outermost first.
+//! whole cause chain (`anyhow`'s `{:#}`, or [`Chain`] for a typed error),
+//! outermost first.
 
-use std::fmt::Display;
+use std::error::Error;
+use std::fmt::{self, Display};
+
+/// An error and its causes, `what: cause: cause`, as `anyhow`'s `{:#}`
+/// prints them.
+pub struct Chain<'a>(pub &'a dyn Error);
+
+impl Display for Chain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut cause = self.0.source();
+        while let Some(c) = cause {
+            write!(f, ": {c}")?;
+            cause = c.source();
+        }
+        Ok(())
+    }
+}
 
 /// `pyusage: warning: <what>`.
 pub fn warning(what: impl Display) {

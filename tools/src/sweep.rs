@@ -147,6 +147,38 @@ fn start_ticks(pid: u32) -> Option<u64> {
     pyusage_record::proc_stat::start_ticks(&stat)
 }
 
+/// Why a file in the runtime directory goes to quarantine; printed after
+/// the file's path (`<path>: <why>: <cause>; quarantined`).
+#[derive(Debug, thiserror::Error)]
+enum Quarantine {
+    /// A symlink, FIFO, directory, ...: never opened.
+    #[error("not a regular file")]
+    NotAFile,
+    /// Larger than any record a tracer writes: never read.
+    #[error(
+        "{len} bytes, larger than the largest raw record a tracer writes \
+         ({MAX_CAPACITY} bytes, the most `record_bytes` allows)"
+    )]
+    TooLarge {
+        /// Its size.
+        len: u64,
+    },
+    /// It could not be read.
+    #[error("cannot read")]
+    Unreadable(#[source] std::io::Error),
+    /// Not a raw record this build understands.
+    #[error("bad raw record")]
+    Invalid(#[source] pyusage_record::raw::RawError),
+    /// Another user's file under the name of a record being shipped.
+    #[error("uid {by} planted this under the name of uid {owner}'s record")]
+    Planted {
+        /// Who owns the planted file.
+        by: u32,
+        /// Whose record it stood in for.
+        owner: u32,
+    },
+}
+
 enum Outcome {
     Shipped,
     AlreadyShipped,
@@ -175,22 +207,25 @@ fn sweep_one(
         .and_then(|m| SystemTime::now().duration_since(m).ok())
         .is_none_or(|age| age < GRACE);
     if !meta.file_type().is_file() {
-        return quarantine_file(path, quarantine, "not a regular file", dry_run);
+        return quarantine_file(path, quarantine, &Quarantine::NotAFile, dry_run);
     }
     // The sweep's input is bounded: no tracer writes a record larger than
     // the largest `record_bytes`, so a larger file is not read at all.
     if meta.len() > u64::from(MAX_CAPACITY) {
-        return quarantine_file(path, quarantine, &too_large(meta.len()), dry_run);
+        let why = Quarantine::TooLarge { len: meta.len() };
+        return quarantine_file(path, quarantine, &why, dry_run);
     }
     let bytes = match read_record_file(path) {
         Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Outcome::LostRace),
-        Err(e) => return quarantine_file(path, quarantine, &e.to_string(), dry_run),
+        Err(Quarantine::Unreadable(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(Outcome::LostRace)
+        }
+        Err(why) => return quarantine_file(path, quarantine, &why, dry_run),
     };
     let rec = match RawRecord::parse(&bytes) {
         Ok(rec) => rec,
         Err(_) if young => return Ok(Outcome::Live), // its writer may still be setting it up
-        Err(err) => return quarantine_file(path, quarantine, &err.to_string(), dry_run),
+        Err(err) => return quarantine_file(path, quarantine, &Quarantine::Invalid(err), dry_run),
     };
     let alive = match start_ticks(rec.pid) {
         Some(ticks) => rec.proc_start_ticks == 0 || ticks == rec.proc_start_ticks,
@@ -210,11 +245,11 @@ fn sweep_one(
     }
     let bytes = match read_record_file(&claimed) {
         Ok(bytes) => bytes,
-        Err(e) => return quarantine_file(&claimed, quarantine, &e.to_string(), false),
+        Err(why) => return quarantine_file(&claimed, quarantine, &why, false),
     };
     let rec = match RawRecord::parse(&bytes) {
         Ok(rec) => rec,
-        Err(err) => return quarantine_file(&claimed, quarantine, &err.to_string(), false),
+        Err(err) => return quarantine_file(&claimed, quarantine, &Quarantine::Invalid(err), false),
     };
     if rec.shipped {
         std::fs::remove_file(&claimed)?;
@@ -246,10 +281,10 @@ fn sweep_one(
     if let Shipped::Planted { path, uid } = &outcome {
         // Someone else put a file under this record's name to suppress it:
         // theirs goes to quarantine, the record is shipped.
-        let why = format!(
-            "uid {uid} planted this under the name of uid {}'s record",
-            meta.uid()
-        );
+        let why = Quarantine::Planted {
+            by: *uid,
+            owner: meta.uid(),
+        };
         quarantine_file(path, quarantine, &why, false)?;
         outcome = spool::ship(spool, &id, out.as_bytes(), meta.uid())?;
     }
@@ -262,14 +297,6 @@ fn sweep_one(
     };
     std::fs::remove_file(&claimed)?;
     Ok(outcome)
-}
-
-/// Why a file larger than any record is refused.
-fn too_large(len: u64) -> String {
-    format!(
-        "{len} bytes, larger than the largest raw record a tracer writes \
-         ({MAX_CAPACITY} bytes, the most `record_bytes` allows)"
-    )
 }
 
 /// When a process that left no word of its end (`vanished`) ended, as well
@@ -305,22 +332,25 @@ fn claim_path(path: &Path) -> PathBuf {
 /// Reads a raw record without following a symlink or blocking on a FIFO
 /// that a user may have put in its place, and without reading more than a
 /// record can hold.
-fn read_record_file(path: &Path) -> std::io::Result<Vec<u8>> {
+fn read_record_file(path: &Path) -> Result<Vec<u8>, Quarantine> {
     use std::io::Read;
     use std::os::unix::fs::OpenOptionsExt;
     let file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path)?;
-    let meta = file.metadata()?;
+        .open(path)
+        .map_err(Quarantine::Unreadable)?;
+    let meta = file.metadata().map_err(Quarantine::Unreadable)?;
     if !meta.file_type().is_file() {
-        return Err(std::io::Error::other("not a regular file"));
+        return Err(Quarantine::NotAFile);
     }
     if meta.len() > u64::from(MAX_CAPACITY) {
-        return Err(std::io::Error::other(too_large(meta.len())));
+        return Err(Quarantine::TooLarge { len: meta.len() });
     }
     let mut bytes = Vec::with_capacity(meta.len() as usize);
-    file.take(u64::from(MAX_CAPACITY)).read_to_end(&mut bytes)?;
+    file.take(u64::from(MAX_CAPACITY))
+        .read_to_end(&mut bytes)
+        .map_err(Quarantine::Unreadable)?;
     Ok(bytes)
 }
 
@@ -356,10 +386,24 @@ pub(crate) fn move_across(path: &Path, target: &Path) -> Result<()> {
         .with_context(|| format!("quarantined a copy but cannot remove {}", path.display()))
 }
 
+/// `<path>: <why>: <cause>; quarantined`.
+fn quarantine_message(path: &Path, why: &Quarantine) -> String {
+    format!(
+        "{}: {}; quarantined",
+        path.display(),
+        crate::msg::Chain(why)
+    )
+}
+
 /// Moves a bad file into the quarantine directory, never replacing an earlier
 /// one there and never following or opening it (it may be a symlink or a FIFO).
-fn quarantine_file(path: &Path, quarantine: &Path, why: &str, dry_run: bool) -> Result<Outcome> {
-    crate::msg::warning_at(path.display(), format_args!("{why}; quarantined"));
+fn quarantine_file(
+    path: &Path,
+    quarantine: &Path,
+    why: &Quarantine,
+    dry_run: bool,
+) -> Result<Outcome> {
+    crate::msg::warning(quarantine_message(path, why));
     if dry_run {
         return Ok(Outcome::Quarantined);
     }
@@ -419,4 +463,58 @@ pub(crate) fn user_name(uid: u32) -> Option<String> {
             .to_string_lossy()
             .into_owned(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pyusage_record::raw::RawError;
+
+    #[test]
+    fn each_bad_file_gets_its_own_reason_naming_the_file_and_the_cause() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("rec-1-fifo.bin");
+        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: c is a NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        assert!(matches!(read_record_file(&fifo), Err(Quarantine::NotAFile)));
+
+        let huge = dir.path().join("rec-2-huge.bin");
+        std::fs::File::create(&huge)
+            .unwrap()
+            .set_len(u64::from(MAX_CAPACITY) + 1)
+            .unwrap();
+        let len = u64::from(MAX_CAPACITY) + 1;
+        assert!(
+            matches!(read_record_file(&huge), Err(Quarantine::TooLarge { len: l }) if l == len)
+        );
+
+        let missing = dir.path().join("rec-3-gone.bin");
+        let why = read_record_file(&missing).unwrap_err();
+        assert!(
+            matches!(&why, Quarantine::Unreadable(e) if e.kind() == std::io::ErrorKind::NotFound)
+        );
+
+        let short = dir.path().join("rec-4-short.bin");
+        std::fs::write(&short, b"junk").unwrap();
+        let bytes = read_record_file(&short).unwrap();
+        let why = Quarantine::Invalid(RawRecord::parse(&bytes).unwrap_err());
+        assert!(
+            matches!(why, Quarantine::Invalid(RawError::TooShort)),
+            "{why:?}"
+        );
+        assert_eq!(
+            quarantine_message(&short, &why),
+            format!(
+                "{}: bad raw record: file is shorter than a record header; quarantined",
+                short.display()
+            )
+        );
+        let q = dir.path().join("quarantine");
+        assert!(matches!(
+            quarantine_file(&short, &q, &why, false),
+            Ok(Outcome::Quarantined)
+        ));
+        assert!(q.join("rec-4-short.bin").is_file() && !short.exists());
+    }
 }

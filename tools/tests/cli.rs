@@ -141,6 +141,43 @@ fn config_check_rejects_bad_files_naming_them() {
     }
 }
 
+/// Each line the tracer cannot use gets its own message with the tracer's
+/// parser's reason, in the one format: `pyusage: error: <file>: line N: <why>`.
+#[test]
+fn config_check_says_why_per_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = config_file(
+        dir.path(),
+        "c.toml",
+        "enabled = true\nspool = \"spool\"\nsample = 2\n",
+    );
+    let out = config_check(&f);
+    assert_eq!(out.code, Some(1), "{out}");
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    let file = f.display();
+    assert_eq!(
+        lines,
+        [
+            format!(
+                "pyusage: error: {file}: line 2: `spool` must be an absolute path: \
+                 a relative one would be taken from each process's working directory"
+            ),
+            format!("pyusage: error: {file}: line 3: `sample` must be a number from 0 to 1"),
+        ],
+        "{out}"
+    );
+    // The missing file's message names it, then the cause.
+    let missing = dir.path().join("absent.toml");
+    let out = config_check(&missing);
+    assert!(
+        out.stderr.starts_with(&format!(
+            "pyusage: error: {}: cannot read: No such file",
+            missing.display()
+        )),
+        "{out}"
+    );
+}
+
 #[test]
 fn config_check_of_a_missing_or_unreadable_file_fails_naming_it() {
     let dir = tempfile::tempdir().unwrap();

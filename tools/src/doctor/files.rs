@@ -30,9 +30,13 @@ pub fn config(ctx: &Ctx) -> Check {
         );
     };
     match crate::config::check(file) {
-        Err(why) => Check::fail(NAME, format!("{why:#}")),
+        Err(why) => Check::fail(NAME, crate::msg::Chain(&why).to_string()),
         Ok(problems) if !problems.is_empty() => {
-            Check::fail(NAME, format!("{}: {}", file.display(), problems.join("; ")))
+            let said: Vec<String> = problems
+                .iter()
+                .map(|p| crate::msg::Chain(p).to_string())
+                .collect();
+            Check::fail(NAME, format!("{}: {}", file.display(), said.join("; ")))
         }
         Ok(_) if !e.config.enabled => Check::warn(
             NAME,

@@ -123,7 +123,10 @@ pub const CHECKS: &[fn(&Ctx) -> Check] = &[
 
 /// Runs `pyusage doctor`.
 pub fn run(args: DoctorArgs) -> Result<ExitCode> {
-    let effective = args.settings.load().map_err(|e| format!("{e:#}"));
+    let effective = args
+        .settings
+        .load()
+        .map_err(|e| crate::msg::Chain(&e).to_string());
     let ctx = Ctx {
         effective,
         lib: args.lib,

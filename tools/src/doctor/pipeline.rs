@@ -44,7 +44,7 @@ pub fn store(ctx: &Ctx) -> Check {
     };
     let url = match StoreUrl::parse(&url) {
         Ok(u) => u,
-        Err(e) => return Check::fail(NAME, format!("{url}: {e:#}")),
+        Err(e) => return Check::fail(NAME, e.to_string()),
     };
     if let StoreUrl::Sqlite(path) = &url {
         if !path.exists() {
@@ -54,9 +54,16 @@ pub fn store(ctx: &Ctx) -> Check {
             );
         }
     }
-    match Store::open_existing(&url).and_then(|mut s| s.version()) {
+    let version = Store::open_existing(&url).and_then(|mut s| {
+        s.version()
+            .map_err(|source| pyusage_store::StoreError::Schema {
+                url: url.to_string(),
+                source,
+            })
+    });
+    match version {
         Ok(v) => Check::ok(NAME, format!("{url}: reachable, schema {}", v.unwrap_or(0))),
-        Err(e) => Check::fail(NAME, format!("{e:#}")),
+        Err(e) => Check::fail(NAME, crate::msg::Chain(&e).to_string()),
     }
 }
 
