@@ -16,8 +16,9 @@
 //!   them, plus `diff` of two maps (also feature `scan`).
 //!
 //! Features: `std` (default) adds the writer; `scan` adds the scanner and
-//! `diff`, and the dependencies they need (rayon, rustix, serde). Without
-//! `std` the crate is `no_std` and is only the reader's re-export.
+//! `diff`, and the dependencies they need (rayon, rustix, memchr, serde,
+//! serde_json, and zip with flate2 for zipped eggs). Without `std` the crate
+//! is `no_std` and is only the reader's re-export.
 //!
 //! # File format (version 2)
 //!

@@ -22,6 +22,9 @@
 //!   runtime dir, config), and raw records made with the tracer's own writer.
 //! - [`fixtures`]: the shared virtualenv, a package map built from it, the
 //!   `$ORIGIN` RUNPATH libraries, Python module trees in temp dirs.
+//! - [`postgres`]: a private PostgreSQL server for the store tests.
+//! - [`skip`](mod@skip): skipping a test, honestly ([`skip!`](crate::skip!), [`or_skip!`]): under
+//!   `CI=true` a skip fails unless the test is allow-listed.
 #![deny(missing_docs)]
 
 pub mod chromium;

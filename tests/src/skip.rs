@@ -1,7 +1,7 @@
 //! Skipping a test, honestly.
 //!
 //! A test that needs something this machine may lack (an interpreter, a
-//! Debian package, root) calls [`skipped`] (through [`skip!`](crate::skip) or
+//! Debian package, root) calls [`skipped`] (through [`skip!`](crate::skip!) or
 //! [`or_skip!`](crate::or_skip)) and returns. Outside CI that prints the
 //! reason and the test passes, so a developer without root can still run the
 //! suite. Under CI (`CI=true`) a skip fails the test, unless the test is on

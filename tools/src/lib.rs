@@ -1,5 +1,6 @@
-//! Library side of the `pyusage` tools: the types that readers of shipped
-//! records (the tools themselves, the tests, later ingest) share.
+//! Library side of the `pyusage` tools: the shipped record as typed (serde)
+//! data, shared by `pyusage export` and the tests. (Ingest has its own
+//! bounded parser for hostile input, `tools/src/ingest/record.rs`.)
 #![deny(missing_docs)]
 
 pub mod shipped;

@@ -23,7 +23,7 @@ fn snapshot_dir() -> PathBuf {
 }
 
 fn readme() -> String {
-    fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md")).unwrap()
+    fs::read_to_string(pyusage_tests::artifacts::repo_root().join("README.md")).expect("README.md")
 }
 
 /// `pyusage <path> --help`, as a user sees it (no `$PYUSAGE_*` set).

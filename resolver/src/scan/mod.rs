@@ -9,7 +9,7 @@
 //!    one per `*.dist-info`, `*.egg-info` and egg. Only metadata files are read;
 //! 3. *collapse* (module `collapse`): claimed files become directory and
 //!    file keys;
-//! 4. *write* ([`MapWriter`](crate::MapWriter)), under every alias of each key.
+//! 4. *write* ([`MapWriter`]), under every alias of each key.
 
 mod collapse;
 mod conda;
