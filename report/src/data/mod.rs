@@ -20,9 +20,10 @@ mod select;
 
 pub use select::{DistUser, JobAgg, Selection};
 
-use crate::query::Db;
+use crate::query::{Db, Helper};
 use anyhow::Result;
-use std::collections::HashMap;
+// A fast hasher: the loader hashes a string or two per row.
+use foldhash::HashMap;
 
 /// "No such row" in a dense index column.
 pub const NONE: u32 = u32::MAX;
@@ -221,53 +222,84 @@ impl Data {
         self.member_at.len().saturating_sub(1)
     }
 
-    /// Read the store. SQLite files are read on two connections at once
-    /// (members on one, everything else on the other).
+    /// Read the store. SQLite files are read on three connections at once
+    /// (the members on one, the processes in two halves on the others),
+    /// all in one snapshot of the store.
     pub fn load(db: &mut Db) -> Result<Data> {
         db.map_file();
-        // One snapshot for everything read on this connection. The members
-        // are read on a second connection opened after this snapshot began,
-        // so they see at least the sets it has (sets and members are never
-        // deleted), and sets it does not have are skipped.
+        // The helpers are opened, and their data versions noted, before the
+        // snapshot begins; each then starts its own read transaction after
+        // it and keeps only if nothing was committed in between (then it
+        // reads the same state as `db`).
+        let helpers = [db.helper(), db.helper()];
         db.begin_snapshot()?;
-        let d = Data::load_in(db);
+        let d = Data::load_in(db, helpers);
         db.end_snapshot();
         d
     }
 
-    fn load_in(db: &mut Db) -> Result<Data> {
+    fn load_in(db: &mut Db, helpers: [Option<Helper>; 2]) -> Result<Data> {
         let mut d = Data::default();
-        let sets = load_set_ids(db)?;
-        let dists = d.load_dims(db)?;
-        let second = db.second_reader();
-        let members = std::thread::scope(|scope| -> Result<_> {
-            let other = second.map(|mut db2| {
-                let (sets, dists) = (&sets, &dists);
-                scope.spawn(move || load_members(&mut db2, sets, dists))
+        // The first read takes the snapshot.
+        let (sets, total_members) = load_sets(db)?;
+        let [h1, h2] = helpers;
+        // Sets and members are never deleted, so a member reader whose
+        // snapshot is newer than `db`'s still sees every set `db` has (and
+        // skips the others); the processes must come from the same state.
+        let members_db = h1.and_then(|h| h.join().ok()).map(|(db, _)| db);
+        let procs_db = h2
+            .and_then(|h| h.join().ok())
+            .and_then(|(db, same)| same.then_some(db));
+        let ids = d.load_dists(db)?;
+        let range = db.id_range("processes")?;
+        let mut rest_slot = None;
+        let rest_slot = &mut rest_slot;
+        std::thread::scope(|scope| -> Result<()> {
+            let (sets, ids) = (&sets, &ids);
+            let members = members_db.map(|mut db2| {
+                scope.spawn(move || {
+                    let r = load_members(&mut db2, sets, ids, total_members);
+                    db2.end_snapshot();
+                    r
+                })
             });
-            let mine = if other.is_none() {
-                Some(load_members(db, &sets, &dists)?)
-            } else {
-                None
+            let rest: &Rest = rest_slot.insert(d.load_people(db)?);
+            // The processes in two halves of their ids when a second
+            // reader shares the snapshot, else at once.
+            let (lo, hi) = range.unwrap_or((0, -1));
+            let mid = lo + (hi - lo) / 2;
+            let (low_range, high) = match procs_db {
+                Some(mut db3) if hi > lo => {
+                    let h = scope.spawn(move || {
+                        let r = read_processes(&mut db3, Some((mid + 1, hi)), 0, sets, rest);
+                        db3.end_snapshot();
+                        r
+                    });
+                    (Some((lo, mid)), Some(h))
+                }
+                _ => (None, None),
             };
-            d.load_processes(db, &sets, &dists)?;
-            match (mine, other) {
-                (Some(m), _) => Ok(m),
-                (None, Some(h)) => h
-                    .join()
-                    .map_err(|_| anyhow::anyhow!("the member reader panicked"))?,
-                (None, None) => unreachable!(),
+            let capacity = (hi - lo + 1).clamp(0, 1 << 31) as usize;
+            let mut procs = read_processes(db, low_range, capacity, sets, rest)?;
+            if let Some(h) = high {
+                procs.append(join(h, "process")?);
             }
+            d.procs = procs.procs;
+            d.prefixes = procs.prefixes;
+            (d.members, d.member_at) = match members {
+                Some(h) => join(h, "member")?,
+                None => load_members(db, sets, ids, total_members)?,
+            };
+            Ok(())
         })?;
-        d.versions = dists.version_names;
-        d.members = members.0;
-        d.member_at = members.1;
+        d.versions = ids.version_names;
         d.index_sets();
         Ok(d)
     }
 
-    /// Dimension tables; returns the id maps the other loaders need.
-    fn load_dims(&mut self, db: &mut Db) -> Result<Ids> {
+    /// The distributions, their releases and the environments (what the
+    /// members need).
+    fn load_dists(&mut self, db: &mut Db) -> Result<Ids> {
         let mut ids = Vec::new();
         db.scan("SELECT id, name FROM dists ORDER BY id", |r| {
             ids.push(r.int(0)?.unwrap_or(0));
@@ -277,7 +309,7 @@ impl Data {
         let dist = dense(&ids);
         // Releases -> interned (dist, version).
         let mut versions: Vec<(i64, u32)> = Vec::new();
-        let mut seen: HashMap<(u32, Option<String>), u32> = HashMap::new();
+        let mut seen: HashMap<(u32, Option<String>), u32> = HashMap::default();
         let mut version_names = Vec::new();
         db.scan("SELECT id, dist, version FROM releases", |r| {
             let d = dist.get(r.int(1)?).unwrap_or(NONE);
@@ -296,6 +328,16 @@ impl Data {
             self.envs.push(r.text(1)?.unwrap_or("").to_string());
             Ok(())
         })?;
+        Ok(Ids {
+            dist,
+            versions: IdMap::new(versions),
+            envs: dense(&env_ids),
+            version_names,
+        })
+    }
+
+    /// Interpreters, users and jobs (what the processes need).
+    fn load_people(&mut self, db: &mut Db) -> Result<Rest> {
         let mut pythons = Vec::new();
         let mut labels = Interner::default();
         db.scan(
@@ -314,7 +356,7 @@ impl Data {
             },
         )?;
         let mut users = Vec::new();
-        let mut uid_ix: HashMap<i64, u32> = HashMap::new();
+        let mut uid_ix: HashMap<i64, u32> = HashMap::default();
         let mut user_uid = Vec::new();
         db.scan("SELECT id, uid, name FROM users", |r| {
             let uid = r.int(1)?.unwrap_or(0);
@@ -332,7 +374,7 @@ impl Data {
         // nodes, GPUs and tasks of its rows.
         let mut job_ids = Vec::new();
         let mut job_rows = Vec::new();
-        let mut canon: HashMap<(String, Option<String>, String), u32> = HashMap::new();
+        let mut canon: HashMap<(String, Option<String>, String), u32> = HashMap::default();
         let mut clusters = Interner::default();
         db.scan(
             "SELECT id, scheduler, cluster, job_id, nodes, gpus, tasks FROM jobs",
@@ -367,78 +409,13 @@ impl Data {
                 Ok(())
             },
         )?;
-        Ok(Ids {
-            dist,
-            versions: IdMap::new(versions),
-            envs: dense(&env_ids),
+        Ok(Rest {
             pythons: IdMap::new(pythons),
             users: IdMap::new(users),
             user_uid,
             jobs: IdMap::new(job_ids),
             job_rows,
-            version_names,
         })
-    }
-
-    /// Every process.
-    fn load_processes(&mut self, db: &mut Db, sets: &IdMap, ids: &Ids) -> Result<()> {
-        let n = db.num("SELECT MAX(id) FROM processes")?;
-        self.procs.reserve(n.clamp(0.0, 1e9) as usize);
-        let mut prefixes = Interner::default();
-        let unknown = prefixes.get("(unknown)", &mut self.prefixes);
-        db.scan(
-            "SELECT owner, package_set, sample, start_us, end_us, job, interpreter, prefix,
-                    schema, forks,
-                    CASE WHEN forked_from IS NULL THEN 0 ELSE 1 END,
-                    CASE WHEN ended_how = 'vanished' THEN 3
-                         WHEN ended_how = 'signal' OR ended_signal IS NOT NULL THEN 2
-                         WHEN ended_how = 'exec' THEN 4
-                         WHEN COALESCE(ended_status, 0) <> 0 THEN 1
-                         ELSE 0 END,
-                    CASE WHEN cuda IS NULL THEN 0 ELSE 1 END,
-                    CASE WHEN mpi IS NULL THEN 0 ELSE 1 END
-             FROM processes",
-            |r| {
-                let owner = ids.users.get(r.int(0)?);
-                let set = sets.get(r.int(1)?);
-                // Every id a process points at exists in the same snapshot;
-                // skip, rather than fail on, a store that breaks that.
-                let (Some(owner), Some(set)) = (owner, set) else {
-                    return Ok(());
-                };
-                let job = ids
-                    .jobs
-                    .get(r.int(5)?)
-                    .map(|i| ids.job_rows[i as usize])
-                    .unwrap_or(JobRow {
-                        job: NONE,
-                        cluster: NONE,
-                    });
-                self.procs.push(Process {
-                    owner,
-                    uid: ids.user_uid[owner as usize],
-                    set,
-                    sample: r.real(2)?.unwrap_or(0.0),
-                    start_us: r.int(3)?.unwrap_or(0),
-                    end_us: r.int(4)?.unwrap_or(0),
-                    job: job.job,
-                    cluster: job.cluster,
-                    python: ids.pythons.get(r.int(6)?).unwrap_or(NONE),
-                    prefix: match r.text(7)? {
-                        Some(p) => prefixes.get(p, &mut self.prefixes),
-                        None => unknown,
-                    },
-                    schema: r.int(8)?.unwrap_or(0).clamp(0, 255) as u8,
-                    forked: r.int(9)?.unwrap_or(0) > 0,
-                    fork_child: r.int(10)? == Some(1),
-                    outcome: r.int(11)?.unwrap_or(0).clamp(0, 4) as u8,
-                    cuda: r.int(12)? == Some(1),
-                    mpi: r.int(13)? == Some(1),
-                });
-                Ok(())
-            },
-        )?;
-        Ok(())
     }
 
     /// Per set, its distinct distributions and whether any entry of each
@@ -447,22 +424,26 @@ impl Data {
         let n = self.set_count();
         self.set_dist_at = Vec::with_capacity(n + 1);
         self.set_dist_at.push(0);
-        let mut at: HashMap<u32, usize> = HashMap::new();
+        self.set_dists = Vec::with_capacity(self.members.len());
+        // Per distribution: where it is in the current set's list, valid
+        // when `pos_set` names the current set.
+        let mut pos = vec![0u32; self.dists.len()];
+        let mut pos_set = vec![NONE; self.dists.len()];
         for s in 0..n {
-            at.clear();
             let start = self.set_dists.len();
             let (a, b) = (self.member_at[s] as usize, self.member_at[s + 1] as usize);
             for m in &self.members[a..b] {
                 if m.dist == NONE {
                     continue;
                 }
+                let k = m.dist as usize;
                 let direct = m.by == NONE;
-                match at.get(&m.dist) {
-                    Some(&i) => self.set_dists[i].1 |= direct,
-                    None => {
-                        at.insert(m.dist, self.set_dists.len());
-                        self.set_dists.push((m.dist, direct));
-                    }
+                if pos_set[k] == s as u32 {
+                    self.set_dists[pos[k] as usize].1 |= direct;
+                } else {
+                    pos_set[k] = s as u32;
+                    pos[k] = self.set_dists.len() as u32;
+                    self.set_dists.push((m.dist, direct));
                 }
             }
             self.set_dists[start..].sort_unstable_by_key(|x| x.0);
@@ -471,65 +452,207 @@ impl Data {
     }
 }
 
-/// Store ids -> dense indices, while loading.
+/// Store ids -> dense indices of what the members point at.
 struct Ids {
     dist: IdMap,
     versions: IdMap,
     envs: IdMap,
+    version_names: Vec<(u32, Option<String>)>,
+}
+
+/// Store ids -> dense indices of what the processes point at.
+#[derive(Default)]
+struct Rest {
     pythons: IdMap,
     users: IdMap,
     user_uid: Vec<u32>,
     jobs: IdMap,
     job_rows: Vec<JobRow>,
-    version_names: Vec<(u32, Option<String>)>,
 }
 
-/// Package set ids -> dense indices.
-fn load_set_ids(db: &mut Db) -> Result<IdMap> {
-    let mut ids = Vec::new();
-    db.scan("SELECT id FROM package_sets ORDER BY id", |r| {
-        ids.push(r.int(0)?.unwrap_or(0));
+/// Processes read from one range of ids, with the `sys.prefix` values they
+/// name (index 0 is `(unknown)`).
+struct Procs {
+    procs: Vec<Process>,
+    prefixes: Vec<String>,
+}
+
+impl Procs {
+    /// Add the processes of the next range, renumbering their prefixes.
+    fn append(&mut self, other: Procs) {
+        let mut index: HashMap<&str, u32> = self
+            .prefixes
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.as_str(), i as u32))
+            .collect();
+        let mut new = Vec::new();
+        let map: Vec<u32> = other
+            .prefixes
+            .iter()
+            .map(|p| match index.get(p.as_str()) {
+                Some(&i) => i,
+                None => {
+                    let i = (self.prefixes.len() + new.len()) as u32;
+                    index.insert(p.as_str(), i);
+                    new.push(p.clone());
+                    i
+                }
+            })
+            .collect();
+        drop(index);
+        self.prefixes.extend(new);
+        self.procs.reserve(other.procs.len());
+        self.procs.extend(other.procs.into_iter().map(|mut p| {
+            p.prefix = map[p.prefix as usize];
+            p
+        }));
+    }
+}
+
+/// The result of a reader thread.
+fn join<T>(h: std::thread::ScopedJoinHandle<'_, Result<T>>, what: &str) -> Result<T> {
+    h.join()
+        .map_err(|_| anyhow::anyhow!("the {what} reader panicked"))?
+}
+
+/// The processes with ids in `range` (inclusive; all without one), in id
+/// order (SQLite's table order).
+fn read_processes(
+    db: &mut Db,
+    range: Option<(i64, i64)>,
+    capacity: usize,
+    sets: &IdMap,
+    rest: &Rest,
+) -> Result<Procs> {
+    let mut procs = Vec::with_capacity(capacity);
+    let mut prefix_names = Vec::new();
+    let mut prefixes = Interner::default();
+    let unknown = prefixes.get("(unknown)", &mut prefix_names);
+    let sql = format!(
+        "SELECT owner, package_set, sample, start_us, end_us, job, interpreter, prefix,
+                CASE WHEN schema < 0 THEN 0 WHEN schema > 255 THEN 255 ELSE schema END
+                + 256 * CASE WHEN ended_how = 'vanished' THEN 3
+                             WHEN ended_how = 'signal' OR ended_signal IS NOT NULL THEN 2
+                             WHEN ended_how = 'exec' THEN 4
+                             WHEN COALESCE(ended_status, 0) <> 0 THEN 1
+                             ELSE 0 END
+                + CASE WHEN forks > 0 THEN 2048 ELSE 0 END
+                + CASE WHEN forked_from IS NULL THEN 0 ELSE 4096 END
+                + CASE WHEN cuda IS NULL THEN 0 ELSE 8192 END
+                + CASE WHEN mpi IS NULL THEN 0 ELSE 16384 END
+         FROM processes{}",
+        match range {
+            Some((a, b)) => format!(" WHERE id BETWEEN {a} AND {b}"),
+            None => String::new(),
+        }
+    );
+    db.scan(&sql, |r| {
+        let owner = rest.users.get(r.int(0)?);
+        let set = sets.get(r.int(1)?);
+        // Every id a process points at exists in the same snapshot;
+        // skip, rather than fail on, a store that breaks that.
+        let (Some(owner), Some(set)) = (owner, set) else {
+            return Ok(());
+        };
+        let job = rest
+            .jobs
+            .get(r.int(5)?)
+            .map(|i| rest.job_rows[i as usize])
+            .unwrap_or(JobRow {
+                job: NONE,
+                cluster: NONE,
+            });
+        // Schema, ending and yes/no columns in one number (fewer columns
+        // to hand over per row): bits 0-7 schema, 8-10 outcome, then forked,
+        // fork child, CUDA, MPI.
+        let flags = r.int(8)?.unwrap_or(0);
+        procs.push(Process {
+            owner,
+            uid: rest.user_uid[owner as usize],
+            set,
+            sample: r.real(2)?.unwrap_or(0.0),
+            start_us: r.int(3)?.unwrap_or(0),
+            end_us: r.int(4)?.unwrap_or(0),
+            job: job.job,
+            cluster: job.cluster,
+            python: rest.pythons.get(r.int(6)?).unwrap_or(NONE),
+            prefix: match r.text(7)? {
+                Some(p) => prefixes.get(p, &mut prefix_names),
+                None => unknown,
+            },
+            schema: (flags & 0xff) as u8,
+            outcome: ((flags >> 8) & 7).min(4) as u8,
+            forked: flags & (1 << 11) != 0,
+            fork_child: flags & (1 << 12) != 0,
+            cuda: flags & (1 << 13) != 0,
+            mpi: flags & (1 << 14) != 0,
+        });
         Ok(())
     })?;
-    Ok(dense(&ids))
+    Ok(Procs {
+        procs,
+        prefixes: prefix_names,
+    })
+}
+
+/// Package set ids -> dense indices, and their members in all.
+fn load_sets(db: &mut Db) -> Result<(IdMap, usize)> {
+    let mut ids = Vec::new();
+    let mut total: i64 = 0;
+    db.scan("SELECT id, size FROM package_sets ORDER BY id", |r| {
+        ids.push(r.int(0)?.unwrap_or(0));
+        total = total.saturating_add(r.int(1)?.unwrap_or(0).max(0));
+        Ok(())
+    })?;
+    Ok((dense(&ids), total.clamp(0, 1 << 32) as usize))
 }
 
 /// Members of every set, grouped by set: `(members, start of each set)`.
-fn load_members(db: &mut Db, sets: &IdMap, ids: &Ids) -> Result<(Vec<Member>, Vec<u32>)> {
-    // In table order first: ingest writes a set's members together and in
-    // order, and an ORDER BY would walk the primary key's index and look
-    // every row up. Only if the table is not in that order, read it again
-    // sorted.
+fn load_members(
+    db: &mut Db,
+    sets: &IdMap,
+    ids: &Ids,
+    total: usize,
+) -> Result<(Vec<Member>, Vec<u32>)> {
+    // In table order first: ingest writes a set's members together, and an
+    // ORDER BY would walk the primary key's index and look every row up.
+    // Only if the sets do not come one after the other, read it again
+    // sorted. The order of members within a set does not matter to any
+    // section (they count distinct distributions, versions, environments
+    // and importers), so `ord` is not read.
     match read_members(
         db,
         sets,
         ids,
-        "SELECT package_set, ord, release, env, by_dist FROM package_set_members",
+        total,
+        "SELECT package_set, release, env, by_dist FROM package_set_members",
     )? {
         Some(m) => Ok(m),
         None => Ok(read_members(
             db,
             sets,
             ids,
-            "SELECT package_set, ord, release, env, by_dist FROM package_set_members \
-             ORDER BY package_set, ord",
+            total,
+            "SELECT package_set, release, env, by_dist FROM package_set_members \
+             ORDER BY package_set",
         )?
         .unwrap_or_default()),
     }
 }
 
 /// Members in set order, with where each set starts; `None` when the rows
-/// do not come in `(set, ord)` order.
+/// do not come grouped by set, in set order.
 fn read_members(
     db: &mut Db,
     sets: &IdMap,
     ids: &Ids,
+    total: usize,
     sql: &str,
 ) -> Result<Option<(Vec<Member>, Vec<u32>)>> {
-    let total = db.num("SELECT SUM(size) FROM package_sets")?;
-    let mut members = Vec::with_capacity(total.clamp(0.0, 1e9) as usize);
+    let mut members = Vec::with_capacity(total);
     let mut at: Vec<u32> = Vec::with_capacity(sets.len + 1);
-    let mut last = (0u32, i64::MIN);
+    let mut last = 0u32;
     let mut in_order = true;
     db.scan(sql, |r| {
         if !in_order {
@@ -538,24 +661,23 @@ fn read_members(
         let Some(set) = sets.get(r.int(0)?) else {
             return Ok(());
         };
-        let ord = r.int(1)?.unwrap_or(0);
-        if (set, ord) < last {
+        if set < last {
             in_order = false;
             return Ok(());
         }
-        last = (set, ord);
+        last = set;
         while at.len() <= set as usize {
             at.push(members.len() as u32);
         }
-        let version = ids.versions.get(r.int(2)?).unwrap_or(NONE);
+        let version = ids.versions.get(r.int(1)?).unwrap_or(NONE);
         members.push(Member {
             dist: ids
                 .version_names
                 .get(version as usize)
                 .map_or(NONE, |v| v.0),
             version,
-            env: ids.envs.get(r.int(3)?).unwrap_or(NONE),
-            by: ids.dist.get(r.int(4)?).unwrap_or(NONE),
+            env: ids.envs.get(r.int(2)?).unwrap_or(NONE),
+            by: ids.dist.get(r.int(3)?).unwrap_or(NONE),
         });
         Ok(())
     })?;

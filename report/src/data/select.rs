@@ -76,6 +76,7 @@ impl Selection {
     /// Select and count.
     pub fn new(d: &Data, f: &Filters) -> Selection {
         let mut s = Selection {
+            procs: Vec::with_capacity(d.procs.len()),
             user_w: vec![0.0; d.uids.len()],
             jobs: vec![JobAgg::default(); d.jobs.len()],
             set_w: vec![0.0; d.set_count()],
@@ -177,14 +178,22 @@ impl Selection {
     /// The per-distribution lists.
     fn per_dist(&mut self, d: &Data) {
         let n = d.dists.len();
-        self.dist_sets = vec![Vec::new(); n];
-        self.dist_jobs = vec![Vec::new(); n];
-        self.dist_users = vec![Vec::new(); n];
+        // Sized exactly first (one counting pass), so that no list grows by
+        // copying.
+        let mut count = vec![0usize; n];
+        for &set in &self.sets {
+            for &(dist, _) in d.set_dists(set) {
+                count[dist as usize] += 1;
+            }
+        }
+        self.dist_sets = count.iter().map(|&c| Vec::with_capacity(c)).collect();
         for &set in &self.sets {
             for &(dist, _) in d.set_dists(set) {
                 self.dist_sets[dist as usize].push(set);
             }
         }
+        self.dist_jobs = vec![Vec::new(); n];
+        self.dist_users = vec![Vec::new(); n];
         let mut mark = vec![NONE; n];
         for &(job, set) in &self.job_sets {
             for &(dist, _) in d.set_dists(set) {

@@ -303,10 +303,11 @@ impl Db {
         }
     }
 
-    /// For SQLite, a second read-only connection to the same file, so that
+    /// For SQLite, another read-only connection to the same file, so that
     /// a loader can read two tables at once; `None` for PostgreSQL or an
-    /// in-memory database.
-    pub fn second_reader(&self) -> Option<Db> {
+    /// in-memory database. Open it before [`Db::begin_snapshot`] and
+    /// [`Helper::join`] the snapshot once it has begun.
+    pub fn helper(&self) -> Option<Helper> {
         let Db::Sqlite(c) = self else { return None };
         let path = c.path().filter(|p| !p.is_empty())?;
         let flags =
@@ -315,6 +316,43 @@ impl Db {
         c.busy_timeout(std::time::Duration::from_secs(10)).ok()?;
         let mut db = Db::Sqlite(c);
         db.map_file();
-        Some(db)
+        let version = db.num("PRAGMA data_version").ok()?;
+        Some(Helper { db, version })
+    }
+
+    /// The smallest and largest `id` of a table; `None` when it is empty.
+    /// (Two statements: SQLite answers a lone MIN or MAX of the key from
+    /// the end of its B-tree, but scans the table for both at once.)
+    pub fn id_range(&mut self, table: &str) -> Result<Option<(i64, i64)>> {
+        let mut one = |f: &str| -> Result<Option<i64>> {
+            let mut v = None;
+            self.scan(&format!("SELECT {f}(id) FROM {table}"), |r| {
+                v = r.int(0)?;
+                Ok(())
+            })?;
+            Ok(v)
+        };
+        Ok(one("MIN")?.zip(one("MAX")?))
+    }
+}
+
+/// A second SQLite connection, with the data version it saw before the
+/// main connection's snapshot began ([`Db::helper`]).
+pub struct Helper {
+    db: Db,
+    version: f64,
+}
+
+impl Helper {
+    /// Start a read transaction: the connection, and whether it sees the
+    /// same state as the snapshot that began after [`Db::helper`]. SQLite's
+    /// `data_version` changes when another connection has committed since
+    /// this one's last read; if it has not, both snapshots fall between the
+    /// same two commits, so they are the same. Otherwise the connection
+    /// sees a later state.
+    pub fn join(mut self) -> Result<(Db, bool)> {
+        self.db.begin_snapshot()?;
+        let now = self.db.num("PRAGMA data_version")?;
+        Ok((self.db, now == self.version))
     }
 }

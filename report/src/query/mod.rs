@@ -8,7 +8,7 @@
 
 mod db;
 
-pub use db::{Db, Row};
+pub use db::{Db, Helper, Row};
 
 /// What the command line selects.
 #[derive(Clone, Debug, Default)]

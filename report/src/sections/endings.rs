@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use crate::data::OUTCOMES;
 
-pub(super) fn section(ctx: &mut Ctx) -> Result<Section> {
+pub(super) fn section(ctx: &Ctx) -> Result<Section> {
     let mut s = Section::new(
         "endings",
         title("endings"),

@@ -19,7 +19,7 @@ const BINS: [(f64, &str); 10] = [
     (f64::INFINITY, ">8k"),
 ];
 
-pub(super) fn section(ctx: &mut Ctx) -> Result<Section> {
+pub(super) fn section(ctx: &Ctx) -> Result<Section> {
     let mut s = Section::new(
         "fan-out",
         title("fan-out"),

@@ -6,7 +6,7 @@ use crate::data::{Selection, NONE};
 use crate::model::{Chart, Kind, Section, Table, Value};
 use anyhow::Result;
 
-pub(super) fn section(ctx: &mut Ctx) -> Result<Section> {
+pub(super) fn section(ctx: &Ctx) -> Result<Section> {
     let mut s = Section::new(
         "interpreters",
         title("interpreters"),

@@ -21,7 +21,7 @@ const BINS: [(f64, &str); 10] = [
     (f64::INFINITY, ">512"),
 ];
 
-pub(super) fn section(ctx: &mut Ctx) -> Result<Section> {
+pub(super) fn section(ctx: &Ctx) -> Result<Section> {
     let mut s = Section::new(
         "job-size",
         title("job-size"),

@@ -333,7 +333,7 @@ pub fn build(db: &mut Db, opts: &Options) -> Result<Report> {
     }
     let stats = dist_stats(&data, &sel);
     report.facts = headline(&totals, stats.len());
-    let mut ctx = Ctx {
+    let ctx = Ctx {
         data: &data,
         sel: &sel,
         limit,
@@ -341,29 +341,80 @@ pub fn build(db: &mut Db, opts: &Options) -> Result<Report> {
         stats,
         totals,
     };
-    type Build = fn(&mut Ctx) -> Result<Section>;
-    let builders: [(&str, Build); 10] = [
-        ("top-packages", top::section),
-        ("versions", versions::section),
-        ("job-size", jobsize::section),
-        ("together", together::section),
-        ("interpreters", interpreters::section),
-        ("endings", endings::section),
-        ("gpu", gpu::section),
-        ("fan-out", fanout::section),
-        ("trends", trends::section),
-        ("never-used", unused::section),
-    ];
-    for (id, f) in builders {
-        if wanted(opts, id) {
-            let t = std::time::Instant::now();
-            report.sections.push(f(&mut ctx)?);
-            if std::env::var_os("PYUSAGE_REPORT_TIMING").is_some() {
-                eprintln!("{:8.1} ms  section {id}", t.elapsed().as_secs_f64() * 1e3);
-            }
-        }
+    let builders: Vec<(&str, Build)> = BUILDERS
+        .iter()
+        .copied()
+        .filter(|(id, _)| wanted(opts, id))
+        .collect();
+    for s in run_parallel(&ctx, &builders) {
+        report.sections.push(s?);
     }
     Ok(report)
+}
+
+/// Builds one section.
+type Build = fn(&Ctx) -> Result<Section>;
+
+/// The section builders, in report order.
+const BUILDERS: [(&str, Build); 10] = [
+    ("top-packages", top::section),
+    ("versions", versions::section),
+    ("job-size", jobsize::section),
+    ("together", together::section),
+    ("interpreters", interpreters::section),
+    ("endings", endings::section),
+    ("gpu", gpu::section),
+    ("fan-out", fanout::section),
+    ("trends", trends::section),
+    ("never-used", unused::section),
+];
+
+/// The sections that take longest first (measured over a million
+/// processes), so that two threads finish at about the same time.
+const LONGEST_FIRST: [&str; 5] = ["together", "interpreters", "trends", "versions", "fan-out"];
+
+/// Build the sections on two threads (they only read `ctx`); the results
+/// come back in the order of `builders`.
+fn run_parallel(ctx: &Ctx, builders: &[(&str, Build)]) -> Vec<Result<Section>> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+    let rank = |id: &str| {
+        LONGEST_FIRST
+            .iter()
+            .position(|x| *x == id)
+            .unwrap_or(LONGEST_FIRST.len())
+    };
+    let mut order: Vec<usize> = (0..builders.len()).collect();
+    order.sort_by_key(|&i| rank(builders[i].0));
+    let next = AtomicUsize::new(0);
+    let out: Mutex<Vec<Option<Result<Section>>>> =
+        Mutex::new((0..builders.len()).map(|_| None).collect());
+    let timing = std::env::var_os("PYUSAGE_REPORT_TIMING").is_some();
+    let work = || loop {
+        let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) else {
+            return;
+        };
+        let (id, f) = builders[i];
+        let t = std::time::Instant::now();
+        let s = f(ctx);
+        if timing {
+            eprintln!("{:8.1} ms  section {id}", t.elapsed().as_secs_f64() * 1e3);
+        }
+        if let Ok(mut o) = out.lock() {
+            o[i] = Some(s);
+        }
+    };
+    std::thread::scope(|scope| {
+        if builders.len() > 1 {
+            scope.spawn(work);
+        }
+        work();
+    });
+    out.into_inner()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|s| s.unwrap_or_else(|| Err(anyhow::anyhow!("a section's thread panicked"))))
+        .collect()
 }
 
 fn headline(t: &Totals, dists: usize) -> Vec<Fact> {

@@ -15,7 +15,7 @@ const MATRIX: usize = 12;
 /// Pairs listed in each of the strongest / anticorrelated tables.
 const PAIRS: usize = 10;
 
-pub(super) fn section(ctx: &mut Ctx) -> Result<Section> {
+pub(super) fn section(ctx: &Ctx) -> Result<Section> {
     let mut s = Section::new(
         "together",
         title("together"),
@@ -140,7 +140,7 @@ pub(super) fn section(ctx: &mut Ctx) -> Result<Section> {
 
 /// Direct and transitive use: per package, users who import it from their
 /// own code at least once, and the distributions that import it otherwise.
-fn dependencies(ctx: &mut Ctx, s: &mut Section) -> Result<()> {
+fn dependencies(ctx: &Ctx, s: &mut Section) -> Result<()> {
     let (d, sel) = (ctx.data, ctx.sel);
     let with_by = sel
         .procs

@@ -5,7 +5,7 @@ use super::{title, Ctx};
 use crate::model::{Chart, Kind, Section, Table, Value};
 use anyhow::Result;
 
-pub(super) fn section(ctx: &mut Ctx) -> Result<Section> {
+pub(super) fn section(ctx: &Ctx) -> Result<Section> {
     let mut s = Section::new(
         "top-packages",
         title("top-packages"),

@@ -11,7 +11,7 @@ use std::collections::{BTreeSet, HashMap};
 /// Packages drawn in the weekly chart.
 const LINES: usize = 8;
 
-pub(super) fn section(ctx: &mut Ctx) -> Result<Section> {
+pub(super) fn section(ctx: &Ctx) -> Result<Section> {
     let mut s = Section::new(
         "trends",
         title("trends"),
@@ -122,7 +122,7 @@ pub(super) fn section(ctx: &mut Ctx) -> Result<Section> {
 
 /// Packages first seen (anywhere in the store) inside the period. Without
 /// `--since`, the store's first week is the baseline and is not "new".
-fn new_packages(ctx: &mut Ctx, s: &mut Section) -> Result<()> {
+fn new_packages(ctx: &Ctx, s: &mut Section) -> Result<()> {
     // First start of any process in the store (selected or not) per set,
     // then per distribution.
     let d = ctx.data;

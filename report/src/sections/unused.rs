@@ -9,7 +9,7 @@ use pyusage_map_reader::PackageMap;
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
-pub(super) fn section(ctx: &mut Ctx) -> Result<Section> {
+pub(super) fn section(ctx: &Ctx) -> Result<Section> {
     let mut s = Section::new(
         "never-used",
         title("never-used"),

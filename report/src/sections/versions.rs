@@ -5,7 +5,7 @@ use crate::model::{Chart, Kind, Section, Table, Value};
 use anyhow::Result;
 use std::collections::HashMap;
 
-pub(super) fn section(ctx: &mut Ctx) -> Result<Section> {
+pub(super) fn section(ctx: &Ctx) -> Result<Section> {
     let mut s = Section::new(
         "versions",
         title("versions"),
