@@ -1,5 +1,6 @@
 # pyusage: the two commands that do everything on a fresh machine are
-#   make demo   build, make a package map, trace a few Python workloads, show the records
+#   make demo   build, make a package map, trace a few Python workloads, show the
+#               records, ingest them into a store and write a report
 #   make test   build and run every test (installs what the tests need when root)
 # `make bench` prints the overhead table (see bench/README.md).
 # `make install PREFIX=/opt/pyusage [DESTDIR=] [SYSCONFDIR=/etc] [LOCALSTATEDIR=/var]`

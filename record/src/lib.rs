@@ -13,7 +13,9 @@
 //! - [`job`]: scheduler and MPI context taken from the environment;
 //! - [`sample`]: the sampling decision, per job;
 //! - [`syslog`]: the record as RFC 5424 messages, in chunks, and their parser;
-//! - [`proc_stat`]: a process's start time, which with its pid identifies it.
+//! - [`proc_stat`]: a process's start time, which with its pid identifies it;
+//! - [`json`] and [`time`]: the JSON writer into a fixed buffer and the
+//!   RFC 3339 timestamps the renderer uses.
 //!
 //! The crate is `no_std` and has no features: nothing in it allocates, panics
 //! on input, or blocks. The shipped record as typed (serde) data, for the

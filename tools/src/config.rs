@@ -140,7 +140,7 @@ impl Settings {
 
     /// `$var` when set, non-empty and allowed; otherwise `None`, with a
     /// warning when it is set but the system file forbids it.
-    fn allowed_env(&self, var: &str) -> Option<PathBuf> {
+    pub(crate) fn allowed_env(&self, var: &str) -> Option<PathBuf> {
         let value = std::env::var_os(var).filter(|v| !v.is_empty())?;
         if !value.as_encoded_bytes().starts_with(b"/") {
             crate::msg::warning(format_args!(

@@ -50,8 +50,9 @@ pub struct BuildArgs {
     #[arg(long = "python", value_name = "EXE[=LABEL]")]
     pub pythons: Vec<String>,
     /// TOML config whose `[map_build]` table may hold `roots = ["DIR=LABEL", ...]`
-    /// and `pythons = [...]`.
-    #[arg(long = "config", env = "PYUSAGE_CONFIG", value_name = "FILE")]
+    /// and `pythons = [...]` (default: $PYUSAGE_CONFIG, when the system file
+    /// allows user settings).
+    #[arg(long = "config", value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// dpkg's info directory (for Debian's dist-packages).
     #[arg(long, default_value = "/var/lib/dpkg/info", hide = true)]
@@ -168,7 +169,12 @@ impl Progress for Bar {
 fn run_build(a: BuildArgs) -> Result<ExitCode> {
     let mut roots = a.roots.clone();
     let mut pythons = a.pythons.clone();
-    if let Some(cfg) = &a.config {
+    // $PYUSAGE_CONFIG only as the tracer takes it (allow_user_config).
+    let config = a
+        .config
+        .clone()
+        .or_else(|| crate::config::Settings::default().allowed_env("PYUSAGE_CONFIG"));
+    if let Some(cfg) = &config {
         let c = read_config(cfg)?;
         roots.extend(c.roots);
         pythons.extend(c.pythons);

@@ -891,6 +891,38 @@ fn setting_variables_follow_the_system_policy() {
     assert!(out.stdout.contains("spool = \"/flag/spool\""), "{out}");
 }
 
+/// `map build` takes its `[map_build]` table from `$PYUSAGE_CONFIG` when
+/// `--config` is absent (no system file forbids user settings here), and
+/// `--config` wins over the variable.
+#[test]
+fn map_build_reads_the_config_named_by_the_environment() {
+    let t = Tree::new();
+    let cfg = config_file(
+        t.tmp.path(),
+        "c.toml",
+        &format!("[map_build]\nroots = [{:?}]\n", t.site.to_str().unwrap()),
+    );
+    let out_map = t.tmp.path().join("env.bin");
+    let out = run(pyusage(["map", "build", "--quiet", "--output"])
+        .arg(&out_map)
+        .env("PYUSAGE_CONFIG", &cfg));
+    out.assert_ok();
+    let q = run(pyusage(["map", "query", "--map"])
+        .arg(&out_map)
+        .arg(t.site.join("alpha/core.py")));
+    q.assert_ok();
+    assert!(q.stdout.contains("alpha"), "{q}");
+    // An explicit --config without roots: nothing to scan, whatever the variable says.
+    let empty = config_file(t.tmp.path(), "empty.toml", "");
+    let out = run(pyusage(["map", "build", "--quiet", "--output"])
+        .arg(&out_map)
+        .arg("--config")
+        .arg(&empty)
+        .env("PYUSAGE_CONFIG", &cfg));
+    assert_eq!(out.code, Some(2), "{out}");
+    assert!(out.stderr.contains("nothing to scan"), "{out}");
+}
+
 /// `map query` and `map stats` read the configured map when `--map` is
 /// absent, as `sweep` does.
 #[test]
