@@ -986,7 +986,10 @@ fn store_errors_exit_2_and_name_the_store() {
     let out = ingest(&site, &Db::Sqlite(path.clone()), &[], &[&site.spool]);
     out.assert_code(2);
     assert!(
-        out.stderr.contains("99") && out.stderr.contains("version 1"),
+        out.stderr.contains("99")
+            && out
+                .stderr
+                .contains(&format!("version {}", pyusage_store::SCHEMA_VERSION)),
         "{out}"
     );
     assert!(out.stderr.contains(&path.display().to_string()), "{out}");

@@ -180,6 +180,9 @@ pub fn run(args: IngestArgs) -> Result<ExitCode> {
     let (tx, rx) = mpsc::sync_channel::<Chunk>(threads * 2);
     let (work_tx, work_rx) = mpsc::sync_channel::<Lines<'_>>(threads * 2);
     let work_rx = std::sync::Mutex::new(work_rx);
+    // Parsed line buffers go back to the splitter: a fresh megabyte per
+    // chunk cost more (page faults, zeroing) than reading the lines into it.
+    let (spent_tx, spent_rx) = mpsc::channel::<Lines<'_>>();
     let dry = args.dry_run;
     let batch = args.batch.max(1);
     let chunk_len = CHUNK.min(batch);
@@ -189,6 +192,7 @@ pub fn run(args: IngestArgs) -> Result<ExitCode> {
             let tx = tx.clone();
             let (files, quarantines, next, bar) = (&spool_files, &quarantines, &next, &bar);
             let work_rx = &work_rx;
+            let spent_tx = spent_tx.clone();
             scope.spawn(move || {
                 let mut users = HashMap::new();
                 loop {
@@ -210,6 +214,7 @@ pub fn run(args: IngestArgs) -> Result<ExitCode> {
                     if tx.send(parse_lines(&lines, dry, bar)).is_err() {
                         return;
                     }
+                    let _ = spent_tx.send(lines);
                 }
             });
         }
@@ -219,7 +224,7 @@ pub fn run(args: IngestArgs) -> Result<ExitCode> {
             let syslog_files = (&args.syslog, &args.quarantine);
             scope.spawn(move || {
                 for (file, q) in ndjson.iter().zip(ndjson_q) {
-                    split_ndjson(file, q, &work_tx, &tx, bar);
+                    split_ndjson(file, q, &work_tx, &spent_rx, &tx, bar);
                 }
                 drop(work_tx);
                 for file in syslog_files.0 {
@@ -291,10 +296,14 @@ fn read_spool_chunk(
     files: &[(PathBuf, usize)],
     quarantines: &[PathBuf],
     dry: bool,
-    users: &mut HashMap<u32, Option<String>>,
+    users: &mut HashMap<u32, Option<record::Text>>,
     bar: &ProgressBar,
 ) -> Chunk {
-    let mut chunk = Chunk::default();
+    let mut chunk = Chunk {
+        recs: Vec::with_capacity(files.len()),
+        files: Vec::with_capacity(files.len()),
+        ..Chunk::default()
+    };
     for (path, q) in files {
         let claimed = if dry {
             path.clone()
@@ -311,7 +320,7 @@ fn read_spool_chunk(
             Ok((rec, uid)) => {
                 let user = users
                     .entry(uid)
-                    .or_insert_with(|| crate::sweep::user_name(uid))
+                    .or_insert_with(|| crate::sweep::user_name(uid).map(record::Text::from))
                     .clone();
                 chunk.recs.push(Owned {
                     rec,
@@ -380,6 +389,7 @@ fn split_ndjson<'a>(
     file: &'a Path,
     q: &'a Path,
     work: &mpsc::SyncSender<Lines<'a>>,
+    spent: &mpsc::Receiver<Lines<'a>>,
     tx: &mpsc::SyncSender<Chunk>,
     bar: &ProgressBar,
 ) {
@@ -395,11 +405,22 @@ fn split_ndjson<'a>(
         }
     };
     let mut reader = std::io::BufReader::with_capacity(1 << 20, f);
-    let fresh = || Lines {
-        file,
-        quarantine: q,
-        buf: Vec::with_capacity(CHUNK * 2048),
-        ends: Vec::with_capacity(CHUNK),
+    let fresh = || match spent.try_recv() {
+        Ok(mut old) => {
+            old.buf.clear();
+            old.ends.clear();
+            Lines {
+                file,
+                quarantine: q,
+                ..old
+            }
+        }
+        Err(_) => Lines {
+            file,
+            quarantine: q,
+            buf: Vec::with_capacity(CHUNK * 4096),
+            ends: Vec::with_capacity(CHUNK),
+        },
     };
     let mut lines = fresh();
     let mut n = 0u64;
@@ -485,7 +506,10 @@ fn read_syslog(file: &Path, q: &Path, dry: bool, bar: &ProgressBar) -> Chunk {
                 let (uid, user) = match w.sender {
                     // Root is the sweep, which states the raw file's owner.
                     Some(0) | None => (rec.claimed_uid, rec.claimed_user.clone()),
-                    Some(uid) => (i64::from(uid), crate::sweep::user_name(uid)),
+                    Some(uid) => (
+                        i64::from(uid),
+                        crate::sweep::user_name(uid).map(record::Text::from),
+                    ),
                 };
                 chunk.recs.push(Owned { rec, uid, user });
             }
@@ -539,7 +563,10 @@ fn refuse_bytes(
 }
 
 fn parse_lines(lines: &Lines<'_>, dry: bool, bar: &ProgressBar) -> Chunk {
-    let mut chunk = Chunk::default();
+    let mut chunk = Chunk {
+        recs: Vec::with_capacity(lines.ends.len()),
+        ..Chunk::default()
+    };
     let stem = lines
         .file
         .file_name()
@@ -580,15 +607,18 @@ fn write_all(
     let mut open = true;
     let mut last_error = None;
     while open {
-        let mut recs = Vec::new();
+        // Chunks stay as the readers made them (a record is moved once, not
+        // again into one long vector).
+        let mut chunks = Vec::new();
         let mut files = Vec::new();
+        let mut held = 0;
         match rx.recv() {
-            Ok(c) => absorb(c, &mut recs, &mut files, tally, bar),
+            Ok(c) => held += absorb(c, &mut chunks, &mut files, tally, bar),
             Err(_) => break,
         }
-        while recs.len() < batch {
+        while held < batch {
             match rx.try_recv() {
-                Ok(c) => absorb(c, &mut recs, &mut files, tally, bar),
+                Ok(c) => held += absorb(c, &mut chunks, &mut files, tally, bar),
                 Err(mpsc::TryRecvError::Empty) => break,
                 Err(mpsc::TryRecvError::Disconnected) => {
                     open = false;
@@ -596,9 +626,10 @@ fn write_all(
                 }
             }
         }
-        if recs.is_empty() {
+        if held == 0 {
             continue;
         }
+        let recs: Vec<&Owned> = chunks.iter().flatten().collect();
         match store_batch(backend, &mut dims, &recs) {
             Ok(c) => {
                 tally.counts.new += c.new;
@@ -699,24 +730,27 @@ impl Finisher {
     }
 }
 
+/// Takes a reader's chunk into the batch; returns how many records it holds.
 fn absorb(
     c: Chunk,
-    recs: &mut Vec<Owned>,
+    chunks: &mut Vec<Vec<Owned>>,
     files: &mut Vec<PathBuf>,
     tally: &mut Tally,
     bar: &ProgressBar,
-) {
+) -> usize {
     bar.inc(c.quarantined + c.failed);
     tally.quarantined += c.quarantined;
     tally.failed += c.failed;
-    recs.extend(c.recs);
     files.extend(c.files);
+    let n = c.recs.len();
+    chunks.push(c.recs);
+    n
 }
 
 fn store_batch(
     backend: &mut dyn Backend,
     dims: &mut Option<Dims>,
-    recs: &[Owned],
+    recs: &[&Owned],
 ) -> Result<Counts> {
     let stale = backend.begin()?;
     if stale || dims.is_none() {

@@ -6,7 +6,7 @@
 //! lock before it claims anything of its own. The lock goes with the
 //! connection, also when the ingest is killed.
 
-use super::record::JobKey;
+use super::record::{JobKey, Text};
 use super::writer::{
     Backend, Dims, Existing, ProcRow, Rows, LINK_PARENTS, PROCESS_COLUMNS, TABLES,
 };
@@ -139,6 +139,14 @@ fn process_line(l: &mut Line, p: &ProcRow<'_>, now_us: i64) {
         .end();
 }
 
+fn text(r: &postgres::Row, i: usize) -> Text {
+    Text::from(r.get::<_, &str>(i))
+}
+
+fn opt_text(r: &postgres::Row, i: usize) -> Option<Text> {
+    r.get::<_, Option<&str>>(i).map(Text::from)
+}
+
 fn int32(r: &postgres::Row, i: usize) -> Option<i32> {
     r.get::<_, Option<i32>>(i)
 }
@@ -152,10 +160,10 @@ impl Backend for Pg<'_> {
     fn load(&mut self) -> Result<Dims> {
         let mut d = Dims::default();
         for r in self.c.query("SELECT id, name FROM hosts", &[])? {
-            d.hosts.insert(r.get(1), r.get(0));
+            d.hosts.insert(text(&r, 1), r.get(0));
         }
         for r in self.c.query("SELECT id, uid, name FROM users", &[])? {
-            d.users.insert((r.get(1), r.get(2)), r.get(0));
+            d.users.insert((r.get(1), opt_text(&r, 2)), r.get(0));
         }
         for r in self.c.query(
             "SELECT id, scheduler, cluster, job_id, partition, nodes, tasks, gpus, cpus_per_task FROM jobs",
@@ -163,10 +171,10 @@ impl Backend for Pg<'_> {
         )? {
             d.jobs.insert(
                 JobKey {
-                    scheduler: r.get(1),
-                    cluster: r.get(2),
-                    job_id: r.get(3),
-                    partition: r.get(4),
+                    scheduler: text(&r, 1),
+                    cluster: opt_text(&r, 2),
+                    job_id: opt_text(&r, 3),
+                    partition: opt_text(&r, 4),
                     nodes: int32(&r, 5),
                     tasks: int32(&r, 6),
                     gpus: int32(&r, 7),
@@ -179,7 +187,8 @@ impl Backend for Pg<'_> {
             .c
             .query("SELECT id, implementation, version FROM interpreters", &[])?
         {
-            d.interpreters.insert((r.get(1), r.get(2)), r.get(0));
+            d.interpreters
+                .insert((text(&r, 1), opt_text(&r, 2)), r.get(0));
         }
         for (table, col, map) in [
             ("envs", "label", &mut d.envs),
@@ -191,14 +200,14 @@ impl Backend for Pg<'_> {
                 .c
                 .query(&format!("SELECT id, {col} FROM {table}"), &[])?
             {
-                map.insert(r.get(1), r.get(0));
+                map.insert(text(&r, 1), r.get(0));
             }
         }
         for r in self
             .c
             .query("SELECT id, dist, version FROM releases", &[])?
         {
-            d.releases.insert((r.get(1), r.get(2)), r.get(0));
+            d.releases.insert((r.get(1), opt_text(&r, 2)), r.get(0));
         }
         for (i, table) in TABLES.iter().enumerate() {
             d.max[i] = self

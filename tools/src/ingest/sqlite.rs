@@ -1,6 +1,6 @@
 //! The SQLite backend: prepared statements inside one write transaction.
 
-use super::record::JobKey;
+use super::record::{JobKey, Text};
 use super::writer::{
     Backend, Dims, Existing, ProcRow, Rows, LINK_PARENTS, PROCESS_COLUMNS, TABLES,
 };
@@ -28,6 +28,14 @@ impl<'c> Sqlite<'c> {
     }
 }
 
+fn text(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Text> {
+    Ok(Text::from(r.get_ref(i)?.as_str()?))
+}
+
+fn opt_text(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<Text>> {
+    Ok(r.get_ref(i)?.as_str_or_null()?.map(Text::from))
+}
+
 fn insert_process(
     s: &mut rusqlite::CachedStatement<'_>,
     p: &ProcRow<'_>,
@@ -36,23 +44,23 @@ fn insert_process(
     let r = p.rec;
     s.execute(params![
         p.id,
-        r.id,
+        r.id.as_str(),
         r.schema,
         p.host,
         p.owner,
         r.claimed_uid,
-        r.claimed_user,
+        r.claimed_user.as_deref(),
         i32::from(p.claim_differs),
         p.job,
-        r.step,
+        r.step.as_deref(),
         r.rank,
         r.pid,
         r.ppid,
-        r.exe,
-        r.script,
-        r.notebook,
+        r.exe.as_str(),
+        r.script.as_deref(),
+        r.notebook.as_deref(),
         p.interpreter,
-        r.prefix,
+        r.prefix.as_deref(),
         r.start_us,
         r.end_us,
         r.how,
@@ -86,12 +94,12 @@ impl Backend for Sqlite<'_> {
         let c = self.c;
         let mut d = Dims::default();
         let mut s = c.prepare("SELECT id, name FROM hosts")?;
-        for row in s.query_map([], |r| Ok((r.get::<_, String>(1)?, r.get(0)?)))? {
+        for row in s.query_map([], |r| Ok((text(r, 1)?, r.get(0)?)))? {
             let (k, v) = row?;
             d.hosts.insert(k, v);
         }
         let mut s = c.prepare("SELECT id, uid, name FROM users")?;
-        for row in s.query_map([], |r| Ok(((r.get(1)?, r.get(2)?), r.get(0)?)))? {
+        for row in s.query_map([], |r| Ok(((r.get(1)?, opt_text(r, 2)?), r.get(0)?)))? {
             let (k, v) = row?;
             d.users.insert(k, v);
         }
@@ -101,10 +109,10 @@ impl Backend for Sqlite<'_> {
         for row in s.query_map([], |r| {
             Ok((
                 JobKey {
-                    scheduler: r.get(1)?,
-                    cluster: r.get(2)?,
-                    job_id: r.get(3)?,
-                    partition: r.get(4)?,
+                    scheduler: text(r, 1)?,
+                    cluster: opt_text(r, 2)?,
+                    job_id: opt_text(r, 3)?,
+                    partition: opt_text(r, 4)?,
                     nodes: r.get(5)?,
                     tasks: r.get(6)?,
                     gpus: r.get(7)?,
@@ -117,7 +125,7 @@ impl Backend for Sqlite<'_> {
             d.jobs.insert(k, v);
         }
         let mut s = c.prepare("SELECT id, implementation, version FROM interpreters")?;
-        for row in s.query_map([], |r| Ok(((r.get(1)?, r.get(2)?), r.get(0)?)))? {
+        for row in s.query_map([], |r| Ok(((text(r, 1)?, opt_text(r, 2)?), r.get(0)?)))? {
             let (k, v) = row?;
             d.interpreters.insert(k, v);
         }
@@ -128,13 +136,13 @@ impl Backend for Sqlite<'_> {
             ("unmapped_paths", "path", &mut d.paths),
         ] {
             let mut s = c.prepare(&format!("SELECT id, {col} FROM {table}"))?;
-            for row in s.query_map([], |r| Ok((r.get::<_, String>(1)?, r.get(0)?)))? {
+            for row in s.query_map([], |r| Ok((text(r, 1)?, r.get(0)?)))? {
                 let (k, v) = row?;
                 map.insert(k, v);
             }
         }
         let mut s = c.prepare("SELECT id, dist, version FROM releases")?;
-        for row in s.query_map([], |r| Ok(((r.get(1)?, r.get(2)?), r.get(0)?)))? {
+        for row in s.query_map([], |r| Ok(((r.get(1)?, opt_text(r, 2)?), r.get(0)?)))? {
             let (k, v) = row?;
             d.releases.insert(k, v);
         }
@@ -167,11 +175,11 @@ impl Backend for Sqlite<'_> {
         let c = self.c;
         let mut s = c.prepare_cached("INSERT INTO hosts (id, name) VALUES (?1, ?2)")?;
         for (id, name) in &rows.hosts {
-            s.execute(params![id, name])?;
+            s.execute(params![id, name.as_str()])?;
         }
         let mut s = c.prepare_cached("INSERT INTO users (id, uid, name) VALUES (?1, ?2, ?3)")?;
         for (id, uid, name) in &rows.users {
-            s.execute(params![id, uid, name])?;
+            s.execute(params![id, uid, name.as_deref()])?;
         }
         let mut s = c.prepare_cached(
             "INSERT INTO jobs (id, scheduler, cluster, job_id, partition, nodes, tasks, gpus, cpus_per_task) \
@@ -180,10 +188,10 @@ impl Backend for Sqlite<'_> {
         for (id, j) in &rows.jobs {
             s.execute(params![
                 id,
-                j.scheduler,
-                j.cluster,
-                j.job_id,
-                j.partition,
+                j.scheduler.as_str(),
+                j.cluster.as_deref(),
+                j.job_id.as_deref(),
+                j.partition.as_deref(),
                 j.nodes,
                 j.tasks,
                 j.gpus,
@@ -194,7 +202,7 @@ impl Backend for Sqlite<'_> {
             "INSERT INTO interpreters (id, implementation, version) VALUES (?1, ?2, ?3)",
         )?;
         for (id, imp, v) in &rows.interpreters {
-            s.execute(params![id, imp, v])?;
+            s.execute(params![id, imp.as_str(), v.as_deref()])?;
         }
         for (table, col, list) in [
             ("envs", "label", &rows.envs),
@@ -204,18 +212,18 @@ impl Backend for Sqlite<'_> {
             let mut s =
                 c.prepare_cached(&format!("INSERT INTO {table} (id, {col}) VALUES (?1, ?2)"))?;
             for (id, v) in list {
-                s.execute(params![id, v])?;
+                s.execute(params![id, v.as_str()])?;
             }
         }
         let mut s =
             c.prepare_cached("INSERT INTO releases (id, dist, version) VALUES (?1, ?2, ?3)")?;
         for (id, dist, v) in &rows.releases {
-            s.execute(params![id, dist, v])?;
+            s.execute(params![id, dist, v.as_deref()])?;
         }
         let mut s =
             c.prepare_cached("INSERT INTO package_sets (id, digest, size) VALUES (?1, ?2, ?3)")?;
         for (id, digest, size) in &rows.sets {
-            s.execute(params![id, digest, size])?;
+            s.execute(params![id, digest.as_str(), size])?;
         }
         let mut s = c.prepare_cached(
             "INSERT INTO package_set_members (package_set, ord, release, env, via, by_dist) \

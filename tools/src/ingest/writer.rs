@@ -12,7 +12,7 @@
 //! the copy with the later `end` wins, then the one with more packages;
 //! anything else is a duplicate and changes nothing.
 
-use super::record::{JobKey, MemberKey, Rec};
+use super::record::{JobKey, MemberKey, Rec, Text};
 use anyhow::Result;
 use std::collections::HashMap;
 
@@ -20,23 +20,23 @@ use std::collections::HashMap;
 #[derive(Default)]
 pub struct Dims {
     /// Host name -> id.
-    pub hosts: HashMap<String, i64>,
+    pub hosts: HashMap<Text, i64>,
     /// (uid, name) -> id.
-    pub users: HashMap<(i64, Option<String>), i64>,
+    pub users: HashMap<(i64, Option<Text>), i64>,
     /// Job context -> id.
     pub jobs: HashMap<JobKey, i64>,
     /// (implementation, version) -> id.
-    pub interpreters: HashMap<(String, Option<String>), i64>,
+    pub interpreters: HashMap<(Text, Option<Text>), i64>,
     /// Env label -> id.
-    pub envs: HashMap<String, i64>,
+    pub envs: HashMap<Text, i64>,
     /// Distribution name -> id.
-    pub dists: HashMap<String, i64>,
+    pub dists: HashMap<Text, i64>,
     /// (dist id, version) -> id.
-    pub releases: HashMap<(i64, Option<String>), i64>,
+    pub releases: HashMap<(i64, Option<Text>), i64>,
     /// Package set digest -> id.
-    pub sets: HashMap<String, i64>,
+    pub sets: HashMap<Text, i64>,
     /// Unmapped path -> id.
-    pub paths: HashMap<String, i64>,
+    pub paths: HashMap<Text, i64>,
     /// Largest id in use per table, in [`TABLES`] order.
     pub max: [i64; TABLES.len()],
 }
@@ -73,7 +73,7 @@ pub struct Owned {
     /// Owner uid (the file's, or the record's for NDJSON).
     pub uid: i64,
     /// Owner's passwd name.
-    pub user: Option<String>,
+    pub user: Option<Text>,
 }
 
 /// One `processes` row: the record and the ids it points at.
@@ -116,25 +116,25 @@ pub struct MemberRow {
 #[derive(Default)]
 pub struct Rows<'a> {
     /// New hosts.
-    pub hosts: Vec<(i64, String)>,
+    pub hosts: Vec<(i64, Text)>,
     /// New users.
-    pub users: Vec<(i64, i64, Option<String>)>,
+    pub users: Vec<(i64, i64, Option<Text>)>,
     /// New jobs.
     pub jobs: Vec<(i64, JobKey)>,
     /// New interpreters.
-    pub interpreters: Vec<(i64, String, Option<String>)>,
+    pub interpreters: Vec<(i64, Text, Option<Text>)>,
     /// New envs.
-    pub envs: Vec<(i64, String)>,
+    pub envs: Vec<(i64, Text)>,
     /// New dists.
-    pub dists: Vec<(i64, String)>,
+    pub dists: Vec<(i64, Text)>,
     /// New releases.
-    pub releases: Vec<(i64, i64, Option<String>)>,
+    pub releases: Vec<(i64, i64, Option<Text>)>,
     /// New package sets: (id, digest, size).
-    pub sets: Vec<(i64, String, i32)>,
+    pub sets: Vec<(i64, Text, i32)>,
     /// Their members.
     pub members: Vec<MemberRow>,
     /// New unmapped paths.
-    pub paths: Vec<(i64, String)>,
+    pub paths: Vec<(i64, Text)>,
     /// New processes.
     pub new: Vec<ProcRow<'a>>,
     /// Processes replaced by a better copy (same id as before).
@@ -183,8 +183,8 @@ impl Dims {
             return id;
         }
         let id = next(&mut self.max[DISTS]);
-        self.dists.insert(name.to_owned(), id);
-        rows.dists.push((id, name.to_owned()));
+        self.dists.insert(Text::from(name), id);
+        rows.dists.push((id, Text::from(name)));
         id
     }
 
@@ -212,8 +212,12 @@ impl Dims {
 
     /// Turns a batch into rows: drops duplicates, picks the better copy,
     /// assigns ids to new dimension rows.
-    pub fn plan<'a>(&mut self, batch: &'a [Owned], existing: &Existing) -> (Rows<'a>, Counts) {
-        let mut rows = Rows::default();
+    pub fn plan<'a>(&mut self, batch: &[&'a Owned], existing: &Existing) -> (Rows<'a>, Counts) {
+        let mut rows = Rows {
+            new: Vec::with_capacity(batch.len()),
+            unmapped: Vec::with_capacity(batch.len()),
+            ..Rows::default()
+        };
         let mut counts = Counts::default();
         // The best copy of each id within the batch.
         let mut best: HashMap<&str, usize> = HashMap::with_capacity(batch.len());
@@ -232,9 +236,9 @@ impl Dims {
         let mut chosen: Vec<usize> = best.into_values().collect();
         chosen.sort_unstable();
         for i in chosen {
-            let o = &batch[i];
+            let o = batch[i];
             let r = &o.rec;
-            let replace = match existing.get(&r.id) {
+            let replace = match existing.get(r.id.as_str()) {
                 Some(&(id, end_us, size)) => {
                     if (r.end_us, r.members.len() as i32) > (end_us, size) {
                         Some(id)
@@ -264,13 +268,13 @@ impl Dims {
                 &ikey,
                 |id| rows.interpreters.push((id, ikey.0.clone(), ikey.1.clone())),
             );
-            let package_set = match self.sets.get(&r.digest) {
+            let package_set = match self.sets.get(r.digest.as_str()) {
                 Some(&id) => id,
                 None => {
                     let id = next(&mut self.max[SETS]);
-                    self.sets.insert(r.digest.clone(), id);
-                    rows.sets
-                        .push((id, r.digest.clone(), r.members.len() as i32));
+                    let digest = Text::from(r.digest.as_str());
+                    self.sets.insert(digest.clone(), id);
+                    rows.sets.push((id, digest, r.members.len() as i32));
                     for (ord, m) in r.members.iter().enumerate() {
                         let row = self.member(&mut rows, id, ord as i32, m);
                         rows.members.push(row);
