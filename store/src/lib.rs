@@ -116,7 +116,7 @@ impl Store {
                     // WAL: reports can read while an ingest writes. FULL: a
                     // committed transaction survives a power cut, since ingest
                     // deletes spool files once it has committed.
-                    c.pragma_update(None, "journal_mode", "WAL")?;
+                    switch_to_wal(&c)?;
                     c.pragma_update(None, "synchronous", "FULL")?;
                     c.pragma_update(None, "foreign_keys", "OFF")?;
                     Ok(c)
@@ -210,6 +210,26 @@ impl Store {
             }
         }
         Ok(())
+    }
+}
+
+/// Puts an SQLite store into WAL mode, waiting for other connections. The
+/// switch needs the file to itself, and two connections that both read the
+/// header first and then both ask for it are told "locked" at once, without
+/// the busy timeout (SQLite's way out of that deadlock): several ingests
+/// starting together on a new store did that. So it is retried here.
+fn switch_to_wal(c: &rusqlite::Connection) -> rusqlite::Result<()> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(SQLITE_BUSY_MS);
+    loop {
+        match c.pragma_update(None, "journal_mode", "WAL") {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            other => return other,
+        }
     }
 }
 
