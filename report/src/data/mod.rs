@@ -18,7 +18,7 @@
 
 mod select;
 
-pub use select::{DistUser, JobAgg, Selection};
+pub use select::{DistUser, Grouped, JobAgg, Selection};
 
 use crate::query::{Db, Helper};
 use anyhow::Result;

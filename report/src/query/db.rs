@@ -356,3 +356,101 @@ impl Helper {
         Ok((self.db, now == self.version))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A WAL store file with one table of `n` rows, removed on drop.
+    struct Store(std::path::PathBuf);
+
+    impl Store {
+        fn new(name: &str) -> Store {
+            let dir =
+                std::env::temp_dir().join(format!("pyusage-report-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            let path = dir.join("store.db");
+            let c = rusqlite::Connection::open(&path).unwrap();
+            c.pragma_update(None, "journal_mode", "WAL").unwrap();
+            c.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY); INSERT INTO t VALUES (1)")
+                .unwrap();
+            Store(path)
+        }
+
+        fn open(&self) -> Db {
+            Db::Sqlite(rusqlite::Connection::open(&self.0).unwrap())
+        }
+
+        fn insert(&self, id: i64) {
+            let c = rusqlite::Connection::open(&self.0).unwrap();
+            c.execute("INSERT INTO t VALUES (?1)", [id]).unwrap();
+        }
+    }
+
+    impl Drop for Store {
+        fn drop(&mut self) {
+            if let Some(dir) = self.0.parent() {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+        }
+    }
+
+    #[test]
+    fn a_helper_shares_the_snapshot_only_when_nothing_was_committed_in_between() {
+        let store = Store::new("helper");
+        let mut db = store.open();
+
+        // Nothing committed between the helper's opening and its join.
+        let helper = db.helper().expect("a helper for a file store");
+        db.begin_snapshot().unwrap();
+        assert_eq!(db.num("SELECT COUNT(*) FROM t").unwrap(), 1.0);
+        let (mut h, same) = helper.join().unwrap();
+        assert!(same);
+        // A commit after both snapshots began is seen by neither.
+        store.insert(2);
+        assert_eq!(h.num("SELECT COUNT(*) FROM t").unwrap(), 1.0);
+        assert_eq!(db.num("SELECT COUNT(*) FROM t").unwrap(), 1.0);
+        h.end_snapshot();
+        db.end_snapshot();
+
+        // A commit before the main snapshot began: that snapshot has it,
+        // and the helper's is a later one, so it must not be used as the
+        // same.
+        let helper = db.helper().unwrap();
+        store.insert(3);
+        db.begin_snapshot().unwrap();
+        assert_eq!(db.num("SELECT COUNT(*) FROM t").unwrap(), 3.0);
+        let (_, same) = helper.join().unwrap();
+        assert!(!same);
+        db.end_snapshot();
+
+        // A commit after the main snapshot began but before the helper
+        // joined: the helper sees a later state.
+        let helper = db.helper().unwrap();
+        db.begin_snapshot().unwrap();
+        assert_eq!(db.num("SELECT COUNT(*) FROM t").unwrap(), 3.0);
+        store.insert(4);
+        let (mut h, same) = helper.join().unwrap();
+        assert!(!same);
+        assert_eq!(h.num("SELECT COUNT(*) FROM t").unwrap(), 4.0);
+        db.end_snapshot();
+    }
+
+    #[test]
+    fn no_helper_for_an_in_memory_store() {
+        let db = Db::Sqlite(rusqlite::Connection::open_in_memory().unwrap());
+        assert!(db.helper().is_none());
+    }
+
+    #[test]
+    fn id_range_of_an_empty_and_a_filled_table() {
+        let store = Store::new("range");
+        let mut db = store.open();
+        assert_eq!(db.id_range("t").unwrap(), Some((1, 1)));
+        store.insert(7);
+        assert_eq!(db.id_range("t").unwrap(), Some((1, 7)));
+        db.exec("DELETE FROM t").unwrap();
+        assert_eq!(db.id_range("t").unwrap(), None);
+    }
+}

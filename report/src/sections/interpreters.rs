@@ -2,7 +2,7 @@
 //! environments (map labels or prefixes) and `sys.prefix`, by users and jobs.
 
 use super::{title, Ctx};
-use crate::data::{Selection, NONE};
+use crate::data::NONE;
 use crate::model::{Chart, Kind, Section, Table, Value};
 use anyhow::Result;
 
@@ -15,15 +15,31 @@ pub(super) fn section(ctx: &Ctx) -> Result<Section> {
          interpreters' sys.prefix, by users, jobs and processes.",
     );
     let (d, sel) = (ctx.data, ctx.sel);
-    let mut py = KeyCounts::default();
-    let mut prefixes = KeyCounts::default();
+    let mut py = KeyCounts::new(d.pythons.len());
+    let mut prefixes = KeyCounts::new(d.prefixes.len());
     for &i in &sel.procs {
         let p = &d.procs[i as usize];
-        py.add(p.python, p.uid, p.job, p.w());
-        prefixes.add(p.prefix, p.uid, p.job, p.w());
+        py.add_processes(p.python, p.w());
+        prefixes.add_processes(p.prefix, p.w());
+    }
+    for (uid, procs) in sel.by_user.groups() {
+        let w = sel.user_w[uid as usize];
+        for &i in procs {
+            let p = &d.procs[i as usize];
+            py.add_user(p.python, uid, w);
+            prefixes.add_user(p.prefix, uid, w);
+        }
+    }
+    for (job, procs) in sel.by_job.groups() {
+        let w = sel.job(job).w;
+        for &i in procs {
+            let p = &d.procs[i as usize];
+            py.add_job(p.python, job, w);
+            prefixes.add_job(p.prefix, job, w);
+        }
     }
     let label = |names: &[String], k: u32| names.get(k as usize).cloned().unwrap_or_default();
-    let pythons = py.finish(sel, |k| label(&d.pythons, k));
+    let pythons = py.finish(|k| label(&d.pythons, k));
     s.fact(
         "pythons",
         "interpreter versions",
@@ -50,32 +66,47 @@ pub(super) fn section(ctx: &Ctx) -> Result<Section> {
     });
 
     // Environments: a process counts for every environment its set has.
-    let mut set_envs: Vec<Vec<u32>> = vec![Vec::new(); d.set_count()];
-    for &set in &sel.sets {
-        let e = &mut set_envs[set as usize];
-        e.extend(d.members(set).iter().map(|m| m.env).filter(|e| *e != NONE));
-        e.sort_unstable();
-        e.dedup();
+    // Each selected set's distinct environments, one list after another.
+    let mut env_at = Vec::with_capacity(d.set_count() + 1);
+    env_at.push(0u32);
+    let mut set_envs: Vec<u32> = Vec::new();
+    let mut one: Vec<u32> = Vec::new();
+    for set in 0..d.set_count() as u32 {
+        if sel.set_w[set as usize] > 0.0 {
+            one.clear();
+            one.extend(d.members(set).iter().map(|m| m.env).filter(|e| *e != NONE));
+            one.sort_unstable();
+            one.dedup();
+            set_envs.extend_from_slice(&one);
+        }
+        env_at.push(set_envs.len() as u32);
     }
+    let envs_of = |s: u32| &set_envs[env_at[s as usize] as usize..env_at[s as usize + 1] as usize];
     // Per set rather than per process: the sets' weights, and the
     // distinct (user, set) and (job, set) pairs of the selection.
-    let mut env = KeyCounts::default();
+    let mut env = KeyCounts::new(d.envs.len());
     for &set in &sel.sets {
-        for &e in &set_envs[set as usize] {
+        for &e in envs_of(set) {
             env.add_processes(e, sel.set_w[set as usize]);
         }
     }
-    for &(uid, set, _) in &sel.user_sets {
-        for &e in &set_envs[set as usize] {
-            env.add_user(e, uid);
+    for (uid, sets) in sel.sets_by_user() {
+        let w = sel.user_w[uid as usize];
+        for &(_, set, _) in sets {
+            for &e in envs_of(set) {
+                env.add_user(e, uid, w);
+            }
         }
     }
-    for &(job, set) in &sel.job_sets {
-        for &e in &set_envs[set as usize] {
-            env.add_job(e, job);
+    for (job, sets) in sel.sets_by_job() {
+        let w = sel.job(job).w;
+        for &(_, set) in sets {
+            for &e in envs_of(set) {
+                env.add_job(e, job, w);
+            }
         }
     }
-    let envs = env.finish(sel, |k| label(&d.envs, k));
+    let envs = env.finish(|k| label(&d.envs, k));
     s.fact(
         "environments",
         "environments",
@@ -98,7 +129,7 @@ pub(super) fn section(ctx: &Ctx) -> Result<Section> {
             kind: Kind::Count,
         });
     }
-    let prefixes = prefixes.finish(sel, |k| label(&d.prefixes, k));
+    let prefixes = prefixes.finish(|k| label(&d.prefixes, k));
     push(
         ctx,
         &mut s,
@@ -111,71 +142,64 @@ pub(super) fn section(ctx: &Ctx) -> Result<Section> {
 }
 
 /// Users, jobs and processes per key (an interpreter, an environment, a
-/// prefix), each user and job counted once per key.
-#[derive(Default)]
+/// prefix), each user and job counted once per key. Users (jobs) are added
+/// one after the other, in ascending order, so a key's mark of the last
+/// user (job) counted tells a repeat.
 struct KeyCounts {
+    /// Weight of processes per key; NaN for a key no process has.
     processes: Vec<f64>,
-    /// `key << 32 | uid`, deduplicated in `finish`.
-    users: Vec<u64>,
-    /// `key << 32 | job`.
-    jobs: Vec<u64>,
+    users: Vec<f64>,
+    user_mark: Vec<u32>,
+    jobs: Vec<f64>,
+    job_mark: Vec<u32>,
 }
 
 impl KeyCounts {
-    /// One process with this key.
-    fn add(&mut self, key: u32, uid: u32, job: u32, w: f64) {
-        self.add_processes(key, w);
-        self.add_user(key, uid);
-        if job != NONE {
-            self.add_job(key, job);
+    fn new(keys: usize) -> KeyCounts {
+        KeyCounts {
+            processes: vec![f64::NAN; keys],
+            users: vec![0.0; keys],
+            user_mark: vec![NONE; keys],
+            jobs: vec![0.0; keys],
+            job_mark: vec![NONE; keys],
         }
     }
 
-    /// Processes of weight `w` with this key.
+    /// Processes of weight `w` with this key (a key out of range, from a
+    /// store whose rows point at nothing, is left out).
     fn add_processes(&mut self, key: u32, w: f64) {
-        let k = key as usize;
-        if self.processes.len() <= k {
-            self.processes.resize(k + 1, f64::NAN);
+        if let Some(p) = self.processes.get_mut(key as usize) {
+            *p = if p.is_nan() { w } else { *p + w };
         }
-        let p = &mut self.processes[k];
-        *p = if p.is_nan() { w } else { *p + w };
     }
 
-    /// A user with this key (repeats are counted once).
-    fn add_user(&mut self, key: u32, uid: u32) {
-        push_new(&mut self.users, (u64::from(key) << 32) | u64::from(uid));
+    /// A user of weight `w` with this key (repeats are counted once).
+    fn add_user(&mut self, key: u32, uid: u32, w: f64) {
+        let k = key as usize;
+        if self.user_mark.get(k).is_some_and(|m| *m != uid) {
+            self.user_mark[k] = uid;
+            self.users[k] += w;
+        }
     }
 
-    /// A job with this key (repeats are counted once).
-    fn add_job(&mut self, key: u32, job: u32) {
-        push_new(&mut self.jobs, (u64::from(key) << 32) | u64::from(job));
+    /// A job of weight `w` with this key (repeats are counted once).
+    fn add_job(&mut self, key: u32, job: u32, w: f64) {
+        let k = key as usize;
+        if self.job_mark.get(k).is_some_and(|m| *m != job) {
+            self.job_mark[k] = job;
+            self.jobs[k] += w;
+        }
     }
 
     /// `(label, users, jobs, processes)`, most users first.
-    fn finish(
-        mut self,
-        sel: &Selection,
-        label: impl Fn(u32) -> String,
-    ) -> Vec<(String, f64, f64, f64)> {
-        let n = self.processes.len();
-        let sum = |pairs: &mut Vec<u64>, w: &dyn Fn(u32) -> f64| {
-            pairs.sort_unstable();
-            pairs.dedup();
-            let mut out = vec![0.0; n];
-            for v in pairs.iter() {
-                out[(v >> 32) as usize] += w(*v as u32);
-            }
-            out
-        };
-        let users = sum(&mut self.users, &|u| sel.user_w[u as usize]);
-        let jobs = sum(&mut self.jobs, &|j| sel.job(j).w);
+    fn finish(self, label: impl Fn(u32) -> String) -> Vec<(String, f64, f64, f64)> {
         // Keys are distinct labels (the loader interned them).
         let mut v: Vec<(String, f64, f64, f64)> = self
             .processes
             .iter()
             .enumerate()
             .filter(|(_, p)| !p.is_nan())
-            .map(|(k, p)| (label(k as u32), users[k], jobs[k], *p))
+            .map(|(k, p)| (label(k as u32), self.users[k], self.jobs[k], *p))
             .collect();
         v.sort_by(|a, b| {
             b.1.total_cmp(&a.1)
@@ -183,14 +207,6 @@ impl KeyCounts {
                 .then(a.0.cmp(&b.0))
         });
         v
-    }
-}
-
-/// Push unless it repeats the last one (processes of a job come together,
-/// so this keeps the list short; `finish` removes the other repeats).
-fn push_new(v: &mut Vec<u64>, x: u64) {
-    if v.last() != Some(&x) {
-        v.push(x);
     }
 }
 

@@ -7,7 +7,7 @@ use crate::data::NONE;
 use crate::model::{Chart, Kind, Section, Table, Value};
 use crate::stats::phi;
 use anyhow::Result;
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 /// Packages in the correlation matrix.
 const MATRIX: usize = 12;
@@ -36,14 +36,16 @@ pub(super) fn section(ctx: &Ctx) -> Result<Section> {
             mask_of[j as usize] |= 1 << i;
         }
     }
-    let mut by_mask: HashMap<u64, f64> = HashMap::new();
+    let mut by_mask: HashMap<u64, f64> = HashMap::default();
     for &j in &sel.job_list {
         let m = mask_of[j as usize];
         if m != 0 {
             *by_mask.entry(m).or_default() += sel.job(j).w;
         }
     }
-    let masks: Vec<(u64, f64)> = by_mask.into_iter().collect();
+    // In mask order, so that the sums do not depend on the hash map's order.
+    let mut masks: Vec<(u64, f64)> = by_mask.into_iter().collect();
+    masks.sort_unstable_by_key(|m| m.0);
     let k = ids.len();
     let mut one = vec![0.0; k];
     let mut both = vec![vec![0.0; k]; k];
@@ -154,27 +156,32 @@ fn dependencies(ctx: &Ctx, s: &mut Section) -> Result<()> {
                 .into(),
         );
     }
-    // (distribution, importer) pairs per user, each user counted once per pair.
-    let mut pullers: HashMap<u32, Vec<(u32, f64)>> = HashMap::new();
-    let mut pairs: HashMap<(u32, u32), f64> = HashMap::new();
-    let mut seen: Vec<(u32, u32)> = Vec::new();
+    // (distribution, importer) pairs, each with the weight of its users,
+    // each user counted once per pair: users come in ascending order, so a
+    // pair's mark of the last user added tells a repeat.
+    let mut index: HashMap<(u32, u32), u32> = HashMap::default();
+    let mut pairs: Vec<((u32, u32), f64, u32)> = Vec::new();
     for (uid, sets) in sel.sets_by_user() {
-        seen.clear();
+        let w = sel.user_w[uid as usize];
         for &(_, set, _) in sets {
             for m in d.members(set) {
                 if m.by != NONE && m.dist != NONE {
-                    seen.push((m.dist, m.by));
+                    let n = pairs.len() as u32;
+                    let i = *index.entry((m.dist, m.by)).or_insert_with(|| {
+                        pairs.push(((m.dist, m.by), 0.0, NONE));
+                        n
+                    });
+                    let p = &mut pairs[i as usize];
+                    if p.2 != uid {
+                        p.2 = uid;
+                        p.1 += w;
+                    }
                 }
             }
         }
-        seen.sort_unstable();
-        seen.dedup();
-        let w = sel.user_w[uid as usize];
-        for p in &seen {
-            *pairs.entry(*p).or_default() += w;
-        }
     }
-    for ((dist, by), w) in pairs {
+    let mut pullers: HashMap<u32, Vec<(u32, f64)>> = HashMap::default();
+    for ((dist, by), w, _) in pairs {
         pullers.entry(dist).or_default().push((by, w));
     }
     let mut t = Table::new(

@@ -2,11 +2,11 @@
 //! appearing for the first time.
 
 use super::{title, Ctx};
-use crate::data::NONE;
 use crate::model::{Chart, Kind, Section, Table, Value};
 use crate::time;
 use anyhow::Result;
-use std::collections::{BTreeSet, HashMap};
+use foldhash::HashMap;
+use std::collections::BTreeSet;
 
 /// Packages drawn in the weekly chart.
 const LINES: usize = 8;
@@ -33,38 +33,33 @@ pub(super) fn section(ctx: &Ctx) -> Result<Section> {
                 .fold(0, |m, (id, _)| m | bits[*id as usize])
         })
         .collect();
-    // The top packages each user (job) used in each week: `(who, week,
-    // mask)` sorted and merged.
-    let mut user_weeks: Vec<(u32, i64, u8)> = Vec::new();
-    let mut job_weeks: Vec<(u32, i64, u8)> = Vec::new();
-    for &i in &sel.procs {
-        let p = &d.procs[i as usize];
-        let m = set_mask[p.set as usize];
-        if m == 0 {
-            continue;
-        }
-        let week = (p.start_us - time::MONDAY_US) / time::WEEK_US;
-        user_weeks.push((p.uid, week, m));
-        if p.job != NONE {
-            job_weeks.push((p.job, week, m));
-        }
-    }
-    let spread = |mut from: Vec<(u32, i64, u8)>, w: &dyn Fn(u32) -> f64| {
-        from.sort_unstable();
-        let mut out: HashMap<(u32, i64), f64> = HashMap::new();
-        for g in from.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
-            let (who, week) = (g[0].0, g[0].1);
-            let m = g.iter().fold(0, |m, x| m | x.2);
-            for (i, id) in top.iter().enumerate() {
-                if m & (1 << i) != 0 {
-                    *out.entry((*id, week)).or_default() += w(who);
+    // The top packages each user (job) used in each week: per user (job),
+    // in ascending order, its processes' `(week, mask)` sorted and merged.
+    let week_of = |p: &crate::data::Process| (p.start_us - time::MONDAY_US) / time::WEEK_US;
+    let mut weeks_of: Vec<(i64, u8)> = Vec::new();
+    let mut spread = |groups: &crate::data::Grouped, w: &dyn Fn(u32) -> f64| {
+        let mut out: HashMap<(u32, i64), f64> = HashMap::default();
+        for (who, procs) in groups.groups() {
+            weeks_of.clear();
+            weeks_of.extend(procs.iter().filter_map(|&i| {
+                let p = &d.procs[i as usize];
+                let m = set_mask[p.set as usize];
+                (m != 0).then(|| (week_of(p), m))
+            }));
+            weeks_of.sort_unstable();
+            for g in weeks_of.chunk_by(|a, b| a.0 == b.0) {
+                let m = g.iter().fold(0, |m, x| m | x.1);
+                for (i, id) in top.iter().enumerate() {
+                    if m & (1 << i) != 0 {
+                        *out.entry((*id, g[0].0)).or_default() += w(who);
+                    }
                 }
             }
         }
         out
     };
-    let users = spread(user_weeks, &|u| sel.user_w[u as usize]);
-    let jobs = spread(job_weeks, &|j| sel.job(j).w);
+    let users = spread(&sel.by_user, &|u| sel.user_w[u as usize]);
+    let jobs = spread(&sel.by_job, &|j| sel.job(j).w);
     let weeks: BTreeSet<i64> = users.keys().map(|k| k.1).collect();
     let (Some(&w0), Some(&w1)) = (weeks.first(), weeks.last()) else {
         return Ok(s);
@@ -131,7 +126,7 @@ fn new_packages(ctx: &Ctx, s: &mut Section) -> Result<()> {
         let f = &mut set_first[p.set as usize];
         *f = (*f).min(p.start_us);
     }
-    let mut first: HashMap<u32, f64> = HashMap::new();
+    let mut first: HashMap<u32, f64> = HashMap::default();
     for (set, f) in set_first.iter().enumerate() {
         if *f == i64::MAX {
             continue;

@@ -1,6 +1,7 @@
 //! Section 2: Versions in use: per package, users and jobs on each version.
 
 use super::{title, Ctx};
+use crate::data::{Data, NONE};
 use crate::model::{Chart, Kind, Section, Table, Value};
 use anyhow::Result;
 use std::collections::HashMap;
@@ -78,35 +79,67 @@ fn version_counts(ctx: &Ctx, top: &[u32]) -> (HashMap<u32, f64>, HashMap<u32, f6
     for &t in top {
         wanted[t as usize] = true;
     }
-    // Versions of wanted distributions seen by one user (job), then added
-    // with its weight.
-    let mut seen: Vec<u32> = Vec::new();
-    let mut gather = |sets: &mut dyn Iterator<Item = u32>, w: f64, out: &mut HashMap<u32, f64>| {
-        seen.clear();
+    let mut users = PerVersion::new(d.versions.len());
+    for (uid, sets) in sel.sets_by_user() {
+        let w = sel.user_w[uid as usize];
+        users.add(d, &wanted, uid, w, sets.iter().map(|x| x.1));
+    }
+    let mut jobs = PerVersion::new(d.versions.len());
+    for (job, sets) in sel.sets_by_job() {
+        let w = sel.job(job).w;
+        jobs.add(d, &wanted, job, w, sets.iter().map(|x| x.1));
+    }
+    (users.into_map(), jobs.into_map())
+}
+
+/// Per version, the weight of its users (or jobs), each counted once.
+/// Users (jobs) are added one after the other in ascending order, so a
+/// version's mark of the last one added tells a repeat.
+struct PerVersion {
+    sum: Vec<f64>,
+    mark: Vec<u32>,
+}
+
+impl PerVersion {
+    fn new(n: usize) -> PerVersion {
+        PerVersion {
+            sum: vec![0.0; n],
+            mark: vec![NONE; n],
+        }
+    }
+
+    /// One user (job) `who` of weight `w` and its package sets: every
+    /// version of a wanted distribution in them.
+    fn add(
+        &mut self,
+        d: &Data,
+        wanted: &[bool],
+        who: u32,
+        w: f64,
+        sets: impl Iterator<Item = u32>,
+    ) {
         for set in sets {
             for m in d.members(set) {
-                if m.dist != crate::data::NONE && wanted[m.dist as usize] {
-                    seen.push(m.version);
+                let v = m.version as usize;
+                if m.dist != NONE
+                    && wanted[m.dist as usize]
+                    && v < self.mark.len()
+                    && self.mark[v] != who
+                {
+                    self.mark[v] = who;
+                    self.sum[v] += w;
                 }
             }
         }
-        seen.sort_unstable();
-        seen.dedup();
-        for v in &seen {
-            *out.entry(*v).or_default() += w;
-        }
-    };
-    let mut users = HashMap::new();
-    for (uid, sets) in sel.sets_by_user() {
-        let w = sel.user_w[uid as usize];
-        gather(&mut sets.iter().map(|x| x.1), w, &mut users);
     }
-    let mut jobs = HashMap::new();
-    for (job, sets) in sel.sets_by_job() {
-        let w = sel.job(job).w;
-        gather(&mut sets.iter().map(|x| x.1), w, &mut jobs);
+
+    /// The versions seen, with their weights.
+    fn into_map(self) -> HashMap<u32, f64> {
+        (0..self.sum.len())
+            .filter(|&v| self.mark[v] != NONE)
+            .map(|v| (v as u32, self.sum[v]))
+            .collect()
     }
-    (users, jobs)
 }
 
 /// Newer version first: compare dotted numbers numerically where they are
