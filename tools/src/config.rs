@@ -265,6 +265,16 @@ pub fn run(args: ConfigArgs) -> Result<ExitCode> {
             println!("all_ranks = {}", c.all_ranks);
             println!("allow_opt_out = {}", c.allow_opt_out);
             println!("allow_user_config = {}", c.allow_user_config);
+            let sinks: Vec<&str> = [(c.sink_spool, "\"spool\""), (c.sink_syslog, "\"syslog\"")]
+                .into_iter()
+                .filter_map(|(on, name)| on.then_some(name))
+                .collect();
+            println!("sinks = [{}]", sinks.join(", "));
+            println!(
+                "syslog = {:?}",
+                String::from_utf8_lossy(c.syslog.as_bytes())
+            );
+            println!("syslog_message_bytes = {}", c.syslog_message_bytes);
             Ok(ExitCode::SUCCESS)
         }
         ConfigCommand::Check(settings) => {

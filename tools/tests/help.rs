@@ -4,7 +4,9 @@
 //!   `tests/snapshots/help/` (so a change to the interface shows up in review);
 //! - README.md's Reference section has a heading for every subcommand, names
 //!   every long option in that subcommand's section, and has a row for every
-//!   configuration key the tracer's parser knows.
+//!   configuration key the tracer's parser knows, with the default that
+//!   `pyusage config show` prints for it;
+//! - the annotated `packaging/config.toml` has a line for every key.
 //!
 //! After changing the interface on purpose, rewrite the snapshots and review
 //! the diff:
@@ -254,4 +256,71 @@ fn readme_reference_has_a_row_for_every_config_key() {
     fs::write(&file, format!("[map_build]\n{table}extra = []\n")).unwrap();
     let out = run(pyusage(["config", "check", "--config"]).arg(&file));
     assert_eq!(out.code, Some(1), "{out}");
+}
+
+/// The annotated example that `make install` ships
+/// (`packaging/config.toml`, "every option explained") has a line for every
+/// key, set or commented out.
+#[test]
+fn the_shipped_config_example_shows_every_key() {
+    let path = pyusage_tests::artifacts::repo_root().join("packaging/config.toml");
+    let text = fs::read_to_string(&path).unwrap();
+    let mentioned = |key: &str| {
+        text.lines().any(|l| {
+            let l = l.trim_start_matches(['#', ' ']);
+            l.strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
+        })
+    };
+    let missing: Vec<&str> = pyusage_record::config::KEYS
+        .iter()
+        .chain(MAP_BUILD_KEYS.iter())
+        .copied()
+        .filter(|k| !mentioned(k))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} has no `key = ...` line for {missing:?}",
+        path.display()
+    );
+}
+
+/// The defaults in README.md's configuration table are the ones in force:
+/// `pyusage config show` of an empty file prints every key with its default.
+#[test]
+fn readme_defaults_are_the_defaults_in_force() {
+    let readme = readme();
+    let reference = reference(&readme);
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.toml");
+    fs::write(&empty, "").unwrap();
+    let out = run(pyusage(["config", "show", "--config"]).arg(&empty));
+    out.assert_ok();
+    let mut wrong = Vec::new();
+    let mut shown = 0;
+    for line in out.stdout.lines().filter(|l| !l.starts_with('#')) {
+        let (key, value) = line.split_once(" = ").unwrap();
+        shown += 1;
+        let Some(row) = reference
+            .lines()
+            .find(|r| r.starts_with(&format!("| `{key}` |")))
+        else {
+            wrong.push(format!("{key}: no row"));
+            continue;
+        };
+        let documented = row.split('|').nth(2).unwrap_or("").trim();
+        let plain = |s: &str| s.trim_matches(['`', '"']).to_owned();
+        let same = plain(documented) == plain(value)
+            || matches!(
+                (plain(documented).parse::<f64>(), plain(value).parse::<f64>()),
+                (Ok(a), Ok(b)) if a == b
+            );
+        if !same {
+            wrong.push(format!(
+                "{key}: README says {documented}, in force: {value}"
+            ));
+        }
+    }
+    assert_eq!(shown, pyusage_record::config::KEYS.len(), "{out}");
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
