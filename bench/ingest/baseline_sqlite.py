@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """Baseline for `pyusage ingest`: plain Python `json` + `sqlite3`.
 
-    python3 bench/ingest/baseline_sqlite.py STORE SPOOL
+    python3 bench/ingest/baseline_sqlite.py STORE SPOOL|NDJSON
 
 STORE must already hold the pyusage schema (bench/ingest/run.sh creates it
 with `pyusage ingest` of an empty directory), so both write the same tables
 the same way: dimension rows looked up in dicts, each distinct package set
 stored once under the same SHA-256 digest, one `processes` row per record,
 unmapped paths, first-import times as a JSON array; files owned by their
-uid; the spool file removed after its batch commits. It does not validate
+uid (an NDJSON line: the uid it states); the spool file removed after its
+batch commits. It does not validate
 beyond `json.loads`, and does not resolve duplicates (INSERT OR IGNORE).
 """
 import hashlib
@@ -27,6 +28,25 @@ def us(ts):
     t = time.strptime(ts[:19], "%Y-%m-%dT%H:%M:%S")
     import calendar
     return calendar.timegm(t) * 1_000_000 + int(ts[20:26])
+
+
+def records(source):
+    """(path or None, owner uid, record) of each record: a spool's files
+    (owner: the file's), or an NDJSON file's lines (owner: the record's)."""
+    if os.path.isfile(source):
+        with open(source, "rb") as f:
+            for line in f:
+                if line.strip():
+                    r = json.loads(line)
+                    yield None, r["uid"], r
+        return
+    for e in os.scandir(source):
+        if not e.name.endswith(".json"):
+            continue
+        with open(e.path, "rb") as f:
+            st = os.fstat(f.fileno())
+            r = json.loads(f.read())
+        yield e.path, st.st_uid, r
 
 
 def main():
@@ -80,14 +100,9 @@ def main():
         return dim("dists", name, (name,))
 
     files = []
+    pending = 0
     now = int(time.time() * 1e6)
-    for e in os.scandir(spool):
-        if not e.name.endswith(".json"):
-            continue
-        with open(e.path, "rb") as f:
-            st = os.fstat(f.fileno())
-            r = json.loads(f.read())
-        uid = st.st_uid
+    for path, uid, r in records(spool):
         if uid not in names:
             try:
                 names[uid] = pwd.getpwuid(uid).pw_name
@@ -129,8 +144,11 @@ def main():
             int(r["truncated"]), json.dumps(nat["cuda"]) if nat["cuda"] else None,
             json.dumps(nat["mpi"]) if nat["mpi"] else None, json.dumps(nat["blas"]) if nat["blas"] else None,
             pset, json.dumps(times) if any(t is not None for t in times) else None, now))
-        files.append(e.path)
-        if len(files) >= BATCH:
+        if path is not None:
+            files.append(path)
+        pending += 1
+        if pending >= BATCH:
+            pending = 0
             flush(files)
             files = []
     flush(files)
