@@ -99,14 +99,23 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
-    /// The database could not be opened or connected to.
+    /// The SQLite file could not be opened (or set up: WAL, busy timeout).
     #[error("store {url}: cannot open")]
     Open {
         /// The store, as shown.
         url: String,
+        /// SQLite's error.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// The PostgreSQL server could not be reached or refused the connection.
+    #[error("store {url}: cannot connect")]
+    Connect {
+        /// The store, as shown (password redacted).
+        url: String,
         /// The client's error.
         #[source]
-        source: DbError,
+        source: postgres::Error,
     },
     /// The schema could not be read, created or migrated.
     #[error("store {url}")]
