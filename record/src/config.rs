@@ -517,6 +517,19 @@ impl Config {
     /// [`Config::apply`], calling `report` with the 1-based line number and
     /// the reason for every line it cannot use (also counted in
     /// [`Config::errors`]). Allocation-free, like `apply`.
+    ///
+    /// ```
+    /// use pyusage_record::config::{Config, LineError};
+    ///
+    /// let mut c = Config::default();
+    /// let mut why = Vec::new();
+    /// c.apply_reporting(b"sample = 0.5\nspool = \"spool\"\n", true, |line, e| {
+    ///     why.push((line, e))
+    /// });
+    /// assert_eq!(c.sample_ppm, 500_000);
+    /// assert_eq!(why, [(2, LineError::RelativePath("spool"))]);
+    /// assert_eq!(c.spool.as_bytes(), b"/var/spool/pyusage"); // the default stays
+    /// ```
     pub fn apply_reporting(
         &mut self,
         text: &[u8],

@@ -20,6 +20,23 @@ pub enum StoreUrl {
 
 impl StoreUrl {
     /// Parses a `--db` value; an empty one is an error.
+    ///
+    /// ```
+    /// use pyusage_store::{StoreUrl, UrlError};
+    ///
+    /// assert_eq!(
+    ///     StoreUrl::parse("sqlite:/var/lib/pyusage/usage.db").unwrap(),
+    ///     StoreUrl::Sqlite("/var/lib/pyusage/usage.db".into())
+    /// );
+    /// assert!(matches!(
+    ///     StoreUrl::parse("postgresql:///usage?host=/run/postgresql"),
+    ///     Ok(StoreUrl::Postgres(_))
+    /// ));
+    /// assert!(matches!(
+    ///     StoreUrl::parse("mysql://db/usage"),
+    ///     Err(UrlError::UnknownScheme { .. })
+    /// ));
+    /// ```
     pub fn parse(s: &str) -> Result<StoreUrl, UrlError> {
         if s.is_empty() {
             return Err(UrlError::Empty);
