@@ -7,7 +7,8 @@ pub struct PyArgs<'a> {
     pub ignore_env: bool,
     /// `-X dev`: development mode (debug allocator).
     pub dev_mode: bool,
-    /// `-X` with an allocator-related option we do not know to be safe.
+    /// The program it runs (`-c`, `-m`, or a script path); `None` for an
+    /// interactive interpreter or a script read from stdin (`-`).
     pub script: Option<Script<'a>>,
 }
 

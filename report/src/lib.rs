@@ -1,7 +1,7 @@
 //! Answers from the pyusage store.
 //!
-//! `pyusage report` asks the store the questions of the paper behind
-//! pyusage (which packages, how many users and jobs, which versions, at what
+//! `pyusage report` asks the store the questions a centre's staff ask of
+//! their Python usage every month (which packages, how many users and jobs, which versions, at what
 //! job size, used together, imported directly or pulled in, on GPUs or not,
 //! how processes end) and shows the answers in four forms that cannot
 //! disagree, because all four render one [`model::Report`]:
