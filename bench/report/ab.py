@@ -3,7 +3,7 @@
 once in an order that rotates every round, so that the commands of a
 round share the machine's load. Prints, per command, the median and the
 range of wall-clock and CPU seconds (user + system of the command, from
-getrusage of the children), and each command's median ratio to the first.
+getrusage of the children), and each command's median ratio (of the rounds' ratios) to the first.
 
     ab.py [--rounds N] NAME=COMMAND [NAME=COMMAND ...]
 
@@ -46,20 +46,21 @@ def main():
             file=sys.stderr)
     load1 = os.getloadavg()[0]
     print(f"{a.rounds} rounds, load average (1 min) {load0:.1f} at start, {load1:.1f} at end\n")
-    print("| command | wall s (median) | wall min-max | CPU s (median) | CPU min-max | user s | system s | CPU vs first |")
-    print("|---|---|---|---|---|---|---|---|")
-    first = None
+    print("| command | wall s (median) | wall min-max | CPU s (median) | CPU min-max | user s | system s | wall vs first | CPU vs first |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    first = first_w = None
     for name, _ in cmds:
         w = [x[0] for x in res[name]]
         c = [x[1] + x[2] for x in res[name]]
         u = [x[1] for x in res[name]]
         s = [x[2] for x in res[name]]
         if first is None:
-            first = c
-        ratio = statistics.median(ci / fi for ci, fi in zip(c, first))
+            first, first_w = c, w
+        ratio = statistics.median(ci / max(fi, 1e-9) for ci, fi in zip(c, first))
+        ratio_w = statistics.median(wi / max(fi, 1e-9) for wi, fi in zip(w, first_w))
         print(f"| {name} | {statistics.median(w):.2f} | {min(w):.2f}-{max(w):.2f} | "
               f"{statistics.median(c):.2f} | {min(c):.2f}-{max(c):.2f} | "
-              f"{statistics.median(u):.2f} | {statistics.median(s):.2f} | {ratio:.3f} |")
+              f"{statistics.median(u):.2f} | {statistics.median(s):.2f} | {ratio_w:.3f} | {ratio:.3f} |")
 
 
 if __name__ == "__main__":

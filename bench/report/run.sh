@@ -4,6 +4,11 @@
 # main questions asked of DuckDB over that export, side by side in one run.
 #
 #   bash bench/report/run.sh [RECORDS]      (default 1000000; numbers in bench/README.md)
+#   BEFORE=path/to/older/pyusage bash bench/report/run.sh [RECORDS]
+#
+# With BEFORE, the report commands of both builds also run side by side
+# (bench/report/ab.py: ROUNDS rounds, default 5, order rotating each round)
+# and their answers are compared (bench/report/same_answers.sh).
 #
 # Records come from bench/ingest/gen.py (realistic: Zipf-popular packages,
 # per-job stacks, jobs of several sizes), ingested once into
@@ -62,6 +67,21 @@ if bash tests/fixtures/report-venv.sh >&2; then
   cat "$out/last.log" >&2
 fi
 
+if [ -n "${BEFORE:-}" ]; then
+  say "before/after, side by side: $BEFORE vs $pyusage"
+  bash bench/report/same_answers.sh "$BEFORE" "$pyusage" >&2
+  a=(--config "$cfg" --db "$db")
+  {
+    python3 bench/report/ab.py --rounds "${ROUNDS:-5}" \
+      "before: all sections, JSON=$BEFORE report ${a[*]} --format json" \
+      "after: all sections, JSON=$pyusage report ${a[*]} --format json"
+    echo
+    python3 bench/report/ab.py --rounds "${ROUNDS:-5}" \
+      "before: all sections, text + HTML=$BEFORE report ${a[*]} --html $out/before.html" \
+      "after: all sections, text + HTML=$pyusage report ${a[*]} --html $out/after.html"
+  } > "$out/ab.md"
+fi
+
 printf '\n%s processes, %s cores, load average %s\n\n' "$n" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)"
 printf '| %-52s | %8s | %8s |\n' "what" "wall s" "CPU s"
 printf '|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..54})" "----------" "----------"
@@ -70,3 +90,7 @@ for r in "${results[@]}"; do
   printf '| %-52s | %8.2f | %8.2f |\n' "$name" "$wall" "$cpu"
 done
 echo "CPU s: user + system of the command itself."
+if [ -n "${BEFORE:-}" ]; then
+  printf '\nBefore/after, side by side ("vs first": median of the per-round ratios to the first row of the table):\n\n'
+  cat "$out/ab.md"
+fi

@@ -161,6 +161,28 @@ impl Interner {
     }
 }
 
+/// A job id within its scheduler and cluster: a decimal number (Slurm's,
+/// PBS's) as a number, so that the loader allocates and hashes no string
+/// for most jobs.
+#[derive(Hash, PartialEq, Eq)]
+enum JobId {
+    Num(u64),
+    Text(Box<str>),
+}
+
+impl JobId {
+    fn new(id: &str) -> JobId {
+        let canonical = !id.is_empty()
+            && id.len() <= 19
+            && id.bytes().all(|b| b.is_ascii_digit())
+            && (id.len() == 1 || !id.starts_with('0'));
+        match id.parse() {
+            Ok(n) if canonical => JobId::Num(n),
+            _ => JobId::Text(id.into()),
+        }
+    }
+}
+
 /// Store id -> dense index. Ids are assigned by the ingest, so they are
 /// usually `1..=n`: then a vector indexed by id, else a hash map.
 #[derive(Debug, Default)]
@@ -374,8 +396,9 @@ impl Data {
         // nodes, GPUs and tasks of its rows.
         let mut job_ids = Vec::new();
         let mut job_rows = Vec::new();
-        let mut canon: HashMap<(String, Option<String>, String), u32> = HashMap::default();
+        let mut canon: HashMap<(u32, u32, JobId), u32> = HashMap::default();
         let mut clusters = Interner::default();
+        let (mut schedulers, mut scheduler_names) = (Interner::default(), Vec::new());
         db.scan(
             "SELECT id, scheduler, cluster, job_id, nodes, gpus, tasks FROM jobs",
             |r| {
@@ -385,11 +408,9 @@ impl Data {
                 };
                 let job = match r.text(3)? {
                     Some(id) => {
-                        let key = (
-                            r.text(1)?.unwrap_or("").to_string(),
-                            r.text(2)?.map(str::to_string),
-                            id.to_string(),
-                        );
+                        let scheduler =
+                            schedulers.get(r.text(1)?.unwrap_or(""), &mut scheduler_names);
+                        let key = (scheduler, cluster, JobId::new(id));
                         let n = self.jobs.len() as u32;
                         let j = *canon.entry(key).or_insert_with(|| {
                             self.jobs.push(Job::default());
@@ -688,4 +709,22 @@ fn read_members(
         at.push(members.len() as u32);
     }
     Ok(Some((members, at)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::JobId;
+
+    #[test]
+    fn job_ids_are_numbers_only_when_their_text_is_the_number() {
+        assert!(JobId::new("123") == JobId::new("123"));
+        assert!(matches!(JobId::new("123"), JobId::Num(123)));
+        assert!(matches!(JobId::new("0"), JobId::Num(0)));
+        // Distinct texts stay distinct jobs.
+        assert!(JobId::new("0123") != JobId::new("123"));
+        assert!(JobId::new("+123") != JobId::new("123"));
+        assert!(matches!(JobId::new("123_4"), JobId::Text(_)));
+        assert!(matches!(JobId::new(""), JobId::Text(_)));
+        assert!(matches!(JobId::new("99999999999999999999"), JobId::Text(_)));
+    }
 }
