@@ -9,6 +9,8 @@
 # With BEFORE, the report commands of both builds also run side by side
 # (bench/report/ab.py: ROUNDS rounds, default 5, order rotating each round)
 # and their answers are compared (bench/report/same_answers.sh).
+# OLD_SCHEMA=N: BEFORE knows store schema versions up to N only; it reads
+# a copy of the store labelled as version N (see same_answers.sh).
 #
 # Records come from bench/ingest/gen.py (realistic: Zipf-popular packages,
 # per-job stacks, jobs of several sizes), ingested once into
@@ -71,13 +73,19 @@ if [ -n "${BEFORE:-}" ]; then
   say "before/after, side by side: $BEFORE vs $pyusage"
   bash bench/report/same_answers.sh "$BEFORE" "$pyusage" >&2
   a=(--config "$cfg" --db "$db")
+  b=(--config "$cfg" --db "$db")
+  if [ -n "${OLD_SCHEMA:-}" ]; then
+    [ -f "$db.schema$OLD_SCHEMA" ] || { cp "$db" "$db.schema$OLD_SCHEMA" &&
+      sqlite3 "$db.schema$OLD_SCHEMA" "DELETE FROM schema_version WHERE version > $OLD_SCHEMA"; }
+    b=(--config "$cfg" --db "$db.schema$OLD_SCHEMA")
+  fi
   {
     python3 bench/report/ab.py --rounds "${ROUNDS:-5}" \
-      "before: all sections, JSON=$BEFORE report ${a[*]} --format json" \
+      "before: all sections, JSON=$BEFORE report ${b[*]} --format json" \
       "after: all sections, JSON=$pyusage report ${a[*]} --format json"
     echo
     python3 bench/report/ab.py --rounds "${ROUNDS:-5}" \
-      "before: all sections, text + HTML=$BEFORE report ${a[*]} --html $out/before.html" \
+      "before: all sections, text + HTML=$BEFORE report ${b[*]} --html $out/before.html" \
       "after: all sections, text + HTML=$pyusage report ${a[*]} --html $out/after.html"
   } > "$out/ab.md"
 fi

@@ -141,8 +141,6 @@ impl Selection {
                 .position(|x| x == c)
                 .map_or(NONE - 1, |i| i as u32)
         });
-        let mut user_sets: Vec<u64> = Vec::new();
-        let mut job_sets: Vec<u64> = Vec::new();
         for (i, p) in d.procs.iter().enumerate() {
             // `sample > 0`, as SQL would compare (NaN is not selected).
             if p.sample.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater)
@@ -180,18 +178,8 @@ impl Selection {
                 j.np += w;
                 j.cuda |= p.cuda;
                 j.mpi |= p.mpi;
-                let v = (u64::from(p.job) << 32) | u64::from(p.set);
-                // Processes of a job come together: skip the repeats here
-                // (the sort below removes the rest).
-                if job_sets.last() != Some(&v) {
-                    job_sets.push(v);
-                }
             }
             s.set_w[p.set as usize] += w;
-            let v = (u64::from(p.uid) << 33) | (u64::from(p.set) << 1) | u64::from(p.cuda);
-            if user_sets.last() != Some(&v) {
-                user_sets.push(v);
-            }
         }
         for &j in &s.job_list {
             let k = &d.jobs[j as usize];
@@ -201,29 +189,32 @@ impl Selection {
             a.tasks = k.tasks;
             a.node_hours = (a.end_us - a.start_us) as f64 / 3_600_000_000.0 * a.nodes;
         }
-        user_sets.sort_unstable();
-        user_sets.dedup();
-        job_sets.sort_unstable();
-        job_sets.dedup();
-        s.user_sets = user_sets
-            .into_iter()
-            .map(|v| {
-                (
-                    (v >> 33) as u32,
-                    ((v >> 1) & 0xffff_ffff) as u32,
-                    v & 1 == 1,
-                )
-            })
-            .collect();
-        s.job_sets = job_sets
-            .into_iter()
-            .map(|v| ((v >> 32) as u32, (v & 0xffff_ffff) as u32))
-            .collect();
         s.sets = (0..d.set_count() as u32)
             .filter(|&i| s.set_w[i as usize] > 0.0)
             .collect();
         s.by_user = Grouped::new(d.uids.len(), &s.procs, |i| d.procs[i as usize].uid);
         s.by_job = Grouped::new(d.jobs.len(), &s.procs, |i| d.procs[i as usize].job);
+        // Distinct (uid, set, cuda) and (job, set), sorted: per user (job),
+        // in ascending order, its processes' sets sorted and merged.
+        let mut one: Vec<u64> = Vec::new();
+        for (uid, procs) in s.by_user.groups() {
+            one.clear();
+            one.extend(procs.iter().map(|&i| {
+                let p = &d.procs[i as usize];
+                (u64::from(p.set) << 1) | u64::from(p.cuda)
+            }));
+            one.sort_unstable();
+            one.dedup();
+            s.user_sets
+                .extend(one.iter().map(|v| (uid, (v >> 1) as u32, v & 1 == 1)));
+        }
+        for (job, procs) in s.by_job.groups() {
+            one.clear();
+            one.extend(procs.iter().map(|&i| u64::from(d.procs[i as usize].set)));
+            one.sort_unstable();
+            one.dedup();
+            s.job_sets.extend(one.iter().map(|v| (job, *v as u32)));
+        }
         s.per_dist(d);
         s
     }
