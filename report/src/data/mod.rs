@@ -278,9 +278,10 @@ impl Data {
         let rest_slot = &mut rest_slot;
         std::thread::scope(|scope| -> Result<()> {
             let (sets, ids) = (&sets, &ids);
+            let n_dists = d.dists.len();
             let members = members_db.map(|mut db2| {
                 scope.spawn(move || {
-                    let r = load_members(&mut db2, sets, ids, total_members);
+                    let r = load_members(&mut db2, sets, ids, total_members, n_dists);
                     db2.end_snapshot();
                     r
                 })
@@ -308,14 +309,15 @@ impl Data {
             }
             d.procs = procs.procs;
             d.prefixes = procs.prefixes;
-            (d.members, d.member_at) = match members {
+            let m = match members {
                 Some(h) => join(h, "member")?,
-                None => load_members(db, sets, ids, total_members)?,
+                None => load_members(db, sets, ids, total_members, d.dists.len())?,
             };
+            (d.members, d.member_at) = (m.members, m.member_at);
+            (d.set_dists, d.set_dist_at) = (m.set_dists, m.set_dist_at);
             Ok(())
         })?;
         d.versions = ids.version_names;
-        d.index_sets();
         Ok(d)
     }
 
@@ -438,39 +440,50 @@ impl Data {
             job_rows,
         })
     }
+}
 
-    /// Per set, its distinct distributions and whether any entry of each
-    /// was a direct import.
-    fn index_sets(&mut self) {
-        let n = self.set_count();
-        self.set_dist_at = Vec::with_capacity(n + 1);
-        self.set_dist_at.push(0);
-        self.set_dists = Vec::with_capacity(self.members.len());
-        // Per distribution: where it is in the current set's list, valid
-        // when `pos_set` names the current set.
-        let mut pos = vec![0u32; self.dists.len()];
-        let mut pos_set = vec![NONE; self.dists.len()];
-        for s in 0..n {
-            let start = self.set_dists.len();
-            let (a, b) = (self.member_at[s] as usize, self.member_at[s + 1] as usize);
-            for m in &self.members[a..b] {
-                if m.dist == NONE {
-                    continue;
-                }
-                let k = m.dist as usize;
-                let direct = m.by == NONE;
-                if pos_set[k] == s as u32 {
-                    self.set_dists[pos[k] as usize].1 |= direct;
-                } else {
-                    pos_set[k] = s as u32;
-                    pos[k] = self.set_dists.len() as u32;
-                    self.set_dists.push((m.dist, direct));
-                }
+/// Per set, its distinct distributions and whether any entry of each was a
+/// direct import: `(list, start of each set)`. Built by the member reader,
+/// while the processes are still being read.
+fn index_sets(members: &[Member], member_at: &[u32], dists: usize) -> (Vec<(u32, bool)>, Vec<u32>) {
+    let n = member_at.len().saturating_sub(1);
+    let mut at = Vec::with_capacity(n + 1);
+    at.push(0);
+    let mut list: Vec<(u32, bool)> = Vec::with_capacity(members.len());
+    // Per distribution: where it is in the current set's list, valid when
+    // `pos_set` names the current set.
+    let mut pos = vec![0u32; dists];
+    let mut pos_set = vec![NONE; dists];
+    for s in 0..n {
+        let start = list.len();
+        let (a, b) = (member_at[s] as usize, member_at[s + 1] as usize);
+        for m in &members[a..b] {
+            let k = m.dist as usize;
+            if m.dist == NONE || k >= dists {
+                continue;
             }
-            self.set_dists[start..].sort_unstable_by_key(|x| x.0);
-            self.set_dist_at.push(self.set_dists.len() as u32);
+            let direct = m.by == NONE;
+            if pos_set[k] == s as u32 {
+                list[pos[k] as usize].1 |= direct;
+            } else {
+                pos_set[k] = s as u32;
+                pos[k] = list.len() as u32;
+                list.push((m.dist, direct));
+            }
         }
+        list[start..].sort_unstable_by_key(|x| x.0);
+        at.push(list.len() as u32);
     }
+    (list, at)
+}
+
+/// The members of every set and each set's distinct distributions.
+#[derive(Default)]
+struct SetMembers {
+    members: Vec<Member>,
+    member_at: Vec<u32>,
+    set_dists: Vec<(u32, bool)>,
+    set_dist_at: Vec<u32>,
 }
 
 /// Store ids -> dense indices of what the members point at.
@@ -629,8 +642,26 @@ fn load_sets(db: &mut Db) -> Result<(IdMap, usize)> {
     Ok((dense(&ids), total.clamp(0, 1 << 32) as usize))
 }
 
-/// Members of every set, grouped by set: `(members, start of each set)`.
+/// Members of every set, grouped by set, and each set's distributions.
 fn load_members(
+    db: &mut Db,
+    sets: &IdMap,
+    ids: &Ids,
+    total: usize,
+    dists: usize,
+) -> Result<SetMembers> {
+    let (members, member_at) = read_all_members(db, sets, ids, total)?;
+    let (set_dists, set_dist_at) = index_sets(&members, &member_at, dists);
+    Ok(SetMembers {
+        members,
+        member_at,
+        set_dists,
+        set_dist_at,
+    })
+}
+
+/// Members of every set, grouped by set: `(members, start of each set)`.
+fn read_all_members(
     db: &mut Db,
     sets: &IdMap,
     ids: &Ids,
