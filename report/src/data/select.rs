@@ -192,74 +192,21 @@ impl Selection {
         s.sets = (0..d.set_count() as u32)
             .filter(|&i| s.set_w[i as usize] > 0.0)
             .collect();
-        s.by_user = Grouped::new(d.uids.len(), &s.procs, |i| d.procs[i as usize].uid);
-        s.by_job = Grouped::new(d.jobs.len(), &s.procs, |i| d.procs[i as usize].job);
-        // Distinct (uid, set, cuda) and (job, set), sorted: per user (job),
-        // in ascending order, its processes' sets sorted and merged.
-        let mut one: Vec<u64> = Vec::new();
-        for (uid, procs) in s.by_user.groups() {
-            one.clear();
-            one.extend(procs.iter().map(|&i| {
-                let p = &d.procs[i as usize];
-                (u64::from(p.set) << 1) | u64::from(p.cuda)
-            }));
-            one.sort_unstable();
-            one.dedup();
-            s.user_sets
-                .extend(one.iter().map(|v| (uid, (v >> 1) as u32, v & 1 == 1)));
-        }
-        for (job, procs) in s.by_job.groups() {
-            one.clear();
-            one.extend(procs.iter().map(|&i| u64::from(d.procs[i as usize].set)));
-            one.sort_unstable();
-            one.dedup();
-            s.job_sets.extend(one.iter().map(|v| (job, *v as u32)));
-        }
-        s.per_dist(d);
+        // What follows per user, per job and per set is independent: the
+        // users' part on a second thread.
+        let (users, (jobs, dist_sets)) = std::thread::scope(|scope| {
+            let users = scope.spawn(|| by_user(d, &s.procs));
+            let jobs = by_job(d, &s.procs);
+            let dist_sets = dist_sets(d, &s.sets);
+            let users = users
+                .join()
+                .unwrap_or_else(|e| std::panic::resume_unwind(e));
+            (users, (jobs, dist_sets))
+        });
+        (s.by_user, s.user_sets, s.dist_users) = users;
+        (s.by_job, s.job_sets, s.dist_jobs) = jobs;
+        s.dist_sets = dist_sets;
         s
-    }
-
-    /// The per-distribution lists.
-    fn per_dist(&mut self, d: &Data) {
-        let n = d.dists.len();
-        // Sized exactly first (one counting pass), so that no list grows by
-        // copying.
-        let mut count = vec![0usize; n];
-        for &set in &self.sets {
-            for &(dist, _) in d.set_dists(set) {
-                count[dist as usize] += 1;
-            }
-        }
-        self.dist_sets = count.iter().map(|&c| Vec::with_capacity(c)).collect();
-        for &set in &self.sets {
-            for &(dist, _) in d.set_dists(set) {
-                self.dist_sets[dist as usize].push(set);
-            }
-        }
-        self.dist_jobs = vec![Vec::new(); n];
-        self.dist_users = vec![Vec::new(); n];
-        let mut mark = vec![NONE; n];
-        for &(job, set) in &self.job_sets {
-            for &(dist, _) in d.set_dists(set) {
-                if mark[dist as usize] != job {
-                    mark[dist as usize] = job;
-                    self.dist_jobs[dist as usize].push(job);
-                }
-            }
-        }
-        mark.fill(NONE);
-        for &(uid, set, cuda) in &self.user_sets {
-            for &(dist, direct) in d.set_dists(set) {
-                let list = &mut self.dist_users[dist as usize];
-                if mark[dist as usize] != uid {
-                    mark[dist as usize] = uid;
-                    list.push(DistUser { uid, cuda, direct });
-                } else if let Some(u) = list.last_mut() {
-                    u.cuda |= cuda;
-                    u.direct |= direct;
-                }
-            }
-        }
     }
 
     /// A selected job's aggregates.
@@ -280,6 +227,88 @@ impl Selection {
             .chunk_by(|a, b| a.0 == b.0)
             .map(|c| (c[0].0, c))
     }
+}
+
+/// The selected processes grouped by uid; the distinct `(uid, set, cuda)`
+/// sorted; per distribution, its users.
+type UserPart = (Grouped, Vec<(u32, u32, bool)>, Vec<Vec<DistUser>>);
+
+fn by_user(d: &Data, procs: &[u32]) -> UserPart {
+    let grouped = Grouped::new(d.uids.len(), procs, |i| d.procs[i as usize].uid);
+    // Per user, in ascending order, its processes' sets sorted and merged.
+    let mut user_sets = Vec::new();
+    let mut one: Vec<u64> = Vec::new();
+    for (uid, procs) in grouped.groups() {
+        one.clear();
+        one.extend(procs.iter().map(|&i| {
+            let p = &d.procs[i as usize];
+            (u64::from(p.set) << 1) | u64::from(p.cuda)
+        }));
+        one.sort_unstable();
+        one.dedup();
+        user_sets.extend(one.iter().map(|v| (uid, (v >> 1) as u32, v & 1 == 1)));
+    }
+    let n = d.dists.len();
+    let mut dist_users: Vec<Vec<DistUser>> = vec![Vec::new(); n];
+    let mut mark = vec![NONE; n];
+    for &(uid, set, cuda) in &user_sets {
+        for &(dist, direct) in d.set_dists(set) {
+            let list = &mut dist_users[dist as usize];
+            if mark[dist as usize] != uid {
+                mark[dist as usize] = uid;
+                list.push(DistUser { uid, cuda, direct });
+            } else if let Some(u) = list.last_mut() {
+                u.cuda |= cuda;
+                u.direct |= direct;
+            }
+        }
+    }
+    (grouped, user_sets, dist_users)
+}
+
+/// The selected processes in jobs grouped by job; the distinct `(job,
+/// set)` sorted; per distribution, its jobs.
+fn by_job(d: &Data, procs: &[u32]) -> (Grouped, Vec<(u32, u32)>, Vec<Vec<u32>>) {
+    let grouped = Grouped::new(d.jobs.len(), procs, |i| d.procs[i as usize].job);
+    let mut job_sets = Vec::new();
+    let mut one: Vec<u32> = Vec::new();
+    for (job, procs) in grouped.groups() {
+        one.clear();
+        one.extend(procs.iter().map(|&i| d.procs[i as usize].set));
+        one.sort_unstable();
+        one.dedup();
+        job_sets.extend(one.iter().map(|v| (job, *v)));
+    }
+    let n = d.dists.len();
+    let mut dist_jobs: Vec<Vec<u32>> = vec![Vec::new(); n];
+    let mut mark = vec![NONE; n];
+    for &(job, set) in &job_sets {
+        for &(dist, _) in d.set_dists(set) {
+            if mark[dist as usize] != job {
+                mark[dist as usize] = job;
+                dist_jobs[dist as usize].push(job);
+            }
+        }
+    }
+    (grouped, job_sets, dist_jobs)
+}
+
+/// Per distribution, the selected sets that have it (each list sized
+/// exactly first, so that none grows by copying).
+fn dist_sets(d: &Data, sets: &[u32]) -> Vec<Vec<u32>> {
+    let mut count = vec![0usize; d.dists.len()];
+    for &set in sets {
+        for &(dist, _) in d.set_dists(set) {
+            count[dist as usize] += 1;
+        }
+    }
+    let mut out: Vec<Vec<u32>> = count.iter().map(|&c| Vec::with_capacity(c)).collect();
+    for &set in sets {
+        for &(dist, _) in d.set_dists(set) {
+            out[dist as usize].push(set);
+        }
+    }
+    out
 }
 
 /// Per `users` row: left out by `--exclude-users` (a uid, or a name).

@@ -292,7 +292,7 @@ pub fn build(db: &mut Db, opts: &Options) -> Result<Report> {
         ));
         return Ok(report);
     }
-    let data = Data::load(db)?;
+    let data = timed("the store read into memory", || Data::load(db))?;
     let limit = if opts.limit == 0 {
         usize::MAX
     } else {
@@ -316,7 +316,7 @@ pub fn build(db: &mut Db, opts: &Options) -> Result<Report> {
         }
     }
 
-    let sel = Selection::new(&data, &opts.filters);
+    let sel = timed("selection", || Selection::new(&data, &opts.filters));
     let totals = totals(&data, &sel);
     if totals.records == 0.0 {
         report.empty = Some(format!(
@@ -331,7 +331,7 @@ pub fn build(db: &mut Db, opts: &Options) -> Result<Report> {
         ));
         return Ok(report);
     }
-    let stats = dist_stats(&data, &sel);
+    let stats = timed("per-package totals", || dist_stats(&data, &sel));
     report.facts = headline(&totals, stats.len());
     let ctx = Ctx {
         data: &data,
@@ -346,10 +346,20 @@ pub fn build(db: &mut Db, opts: &Options) -> Result<Report> {
         .copied()
         .filter(|(id, _)| wanted(opts, id))
         .collect();
-    for s in run_parallel(&ctx, &builders) {
+    for s in timed("all sections", || run_parallel(&ctx, &builders)) {
         report.sections.push(s?);
     }
     Ok(report)
+}
+
+/// Run `f`; with `PYUSAGE_REPORT_TIMING` set, say how long it took.
+fn timed<T>(what: &str, f: impl FnOnce() -> T) -> T {
+    let t = std::time::Instant::now();
+    let v = f();
+    if std::env::var_os("PYUSAGE_REPORT_TIMING").is_some() {
+        eprintln!("{:8.1} ms  {what}", t.elapsed().as_secs_f64() * 1e3);
+    }
+    v
 }
 
 /// Builds one section.
@@ -389,17 +399,12 @@ fn run_parallel(ctx: &Ctx, builders: &[(&str, Build)]) -> Vec<Result<Section>> {
     let next = AtomicUsize::new(0);
     let out: Mutex<Vec<Option<Result<Section>>>> =
         Mutex::new((0..builders.len()).map(|_| None).collect());
-    let timing = std::env::var_os("PYUSAGE_REPORT_TIMING").is_some();
     let work = || loop {
         let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) else {
             return;
         };
         let (id, f) = builders[i];
-        let t = std::time::Instant::now();
-        let s = f(ctx);
-        if timing {
-            eprintln!("{:8.1} ms  section {id}", t.elapsed().as_secs_f64() * 1e3);
-        }
+        let s = timed(&format!("section {id}"), || f(ctx));
         if let Ok(mut o) = out.lock() {
             o[i] = Some(s);
         }
