@@ -221,17 +221,14 @@ pub fn run(args: IngestArgs) -> Result<ExitCode> {
         {
             let tx = tx.clone();
             let (ndjson, ndjson_q, bar) = (&ndjson, &ndjson_q, &bar);
-            let syslog_files = (&args.syslog, &args.quarantine);
+            let args = &args;
             scope.spawn(move || {
                 for (file, q) in ndjson.iter().zip(ndjson_q) {
                     split_ndjson(file, q, &work_tx, &spent_rx, &tx, bar);
                 }
                 drop(work_tx);
-                for file in syslog_files.0 {
-                    let q = syslog_files
-                        .1
-                        .clone()
-                        .unwrap_or_else(|| quarantine_for_file(file));
+                for file in &args.syslog {
+                    let q = quarantine_for(args, file, false);
                     if tx.send(read_syslog(file, &q, dry, bar)).is_err() {
                         return;
                     }
@@ -466,15 +463,6 @@ fn split_ndjson<'a>(
     let _ = work.send(lines);
 }
 
-/// Parses a chunk of NDJSON lines. Their records keep the owner they state
-/// (the file is an export of a store, not a user's drop).
-fn quarantine_for_file(file: &Path) -> PathBuf {
-    file.parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."))
-        .join("quarantine")
-}
-
 /// The records of a syslog file, reassembled ([`syslog`]), each owned by its
 /// sender as the daemon saw it (see there).
 fn read_syslog(file: &Path, q: &Path, dry: bool, bar: &ProgressBar) -> Chunk {
@@ -562,6 +550,8 @@ fn refuse_bytes(
     }
 }
 
+/// Parses a chunk of NDJSON lines. Their records keep the owner they state
+/// (the file is an export of a store, not a user's drop).
 fn parse_lines(lines: &Lines<'_>, dry: bool, bar: &ProgressBar) -> Chunk {
     let mut chunk = Chunk {
         recs: Vec::with_capacity(lines.ends.len()),

@@ -17,7 +17,7 @@ pub struct Sqlite<'c> {
 impl<'c> Sqlite<'c> {
     /// Writes through `c`.
     pub fn new(c: &'c Connection) -> Sqlite<'c> {
-        // Index pages of a large store (seven indexes on `processes`, the
+        // Index pages of a large store (the indexes on `processes`, the
         // record id's inserted into at random places) stay in memory for the
         // whole ingest instead of being read back for every batch (the
         // default cache is 2 MiB). A failure only costs speed. (Rarer WAL
