@@ -37,7 +37,12 @@ fn a_version_1_store_is_migrated_and_keeps_its_rows() {
                  pid, ppid, exe, interpreter, start_us, end_us, ended_how, forks, sample, truncated,
                  package_set, ingested_us)
              VALUES (1, '0123456789abcdef0123456789abcdef', 2, 1, 1, 1000, 0, 42, 1, '/usr/bin/python3',
-                 1, 10, 20, 'exit', 0, 1.0, 0, 1, 30);",
+                 1, 10, 20, 'exit', 0, 1.0, 0, 1, 30);
+             INSERT INTO dists VALUES (1, 'numpy');
+             INSERT INTO releases VALUES (1, 1, '2.1.3');
+             INSERT INTO package_set_members VALUES (1, 0, 1, NULL, 'import', NULL);
+             INSERT INTO unmapped_paths VALUES (1, '/home/alice/x.py');
+             INSERT INTO process_unmapped VALUES (1, 1);",
         )
         .unwrap();
         let before = indexes(&c);
@@ -83,6 +88,31 @@ fn a_version_1_store_is_migrated_and_keeps_its_rows() {
         (record.as_str(), pid),
         ("0123456789abcdef0123456789abcdef", 42)
     );
+    // Version 3: the link tables keep their rows, now without a rowid.
+    let member: (i64, i64, i64, String) = c
+        .query_row(
+            "SELECT package_set, ord, release, via FROM package_set_members",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .unwrap();
+    assert_eq!(member, (1, 0, 1, "import".to_owned()));
+    let link: (i64, i64) = c
+        .query_row("SELECT process, path FROM process_unmapped", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(link, (1, 1));
+    for table in ["package_set_members", "process_unmapped"] {
+        let sql: String = c
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                [table],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(sql.ends_with("WITHOUT ROWID"), "{table}: {sql}");
+    }
     // Opening again changes nothing.
     drop(c);
     let Store::Sqlite(c) = Store::open(&StoreUrl::Sqlite(path)).unwrap() else {

@@ -92,7 +92,46 @@ fn refuse<T>(reason: Reason, detail: impl Into<String>) -> Result<T, Refused> {
     })
 }
 
-type S<'a> = Cow<'a, str>;
+/// A string of the record as it is in the input, unless it holds an escape.
+/// serde borrows a field declared as a bare `Cow<str>`, but not one inside
+/// an `Option` or a `Vec` (most of a record's strings): those were a fresh
+/// allocation each, about a hundred per record.
+struct S<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for S<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<S<'a>, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Cow<'de, str>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Cow::Borrowed(v))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Cow::Owned(v.to_owned()))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Cow::Owned(v))
+            }
+        }
+        d.deserialize_str(Visit).map(S)
+    }
+}
+
+impl std::ops::Deref for S<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for S<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
 
 /// An owned string of a checked record. Most of a record's strings (package
 /// names, versions, environment labels, host names) fit in 24 bytes and are
@@ -467,7 +506,10 @@ fn libs(field: &str, names: &[S<'_>]) -> Result<Option<String>, Refused> {
             );
         }
     }
-    Ok((!names.is_empty()).then(|| serde_json::to_string(names).expect("strings serialise")))
+    Ok((!names.is_empty()).then(|| {
+        let names: Vec<&str> = names.iter().map(|n| &**n).collect();
+        serde_json::to_string(&names).expect("strings serialise")
+    }))
 }
 
 fn one_of(field: &str, v: &str, allowed: &[&'static str]) -> Result<&'static str, Refused> {
@@ -635,7 +677,7 @@ pub fn parse(bytes: &[u8]) -> Result<Rec, Refused> {
     unmapped.sort_unstable();
     unmapped.dedup();
     Ok(Rec {
-        id: Text::from(w.id.as_ref()),
+        id: Text::from(&*w.id),
         schema: w.schema as i32,
         pid: i64::from(w.pid),
         ppid: i64::from(w.ppid),

@@ -2,7 +2,7 @@
 
 use super::record::{JobKey, Text};
 use super::writer::{
-    Backend, Dims, Existing, ProcRow, Rows, LINK_PARENTS, PROCESS_COLUMNS, TABLES,
+    Backend, Dims, Existing, MemberRow, ProcRow, Rows, LINK_PARENTS, PROCESS_COLUMNS, TABLES,
 };
 use anyhow::{Context, Result};
 use rusqlite::{params, Connection};
@@ -79,6 +79,60 @@ fn insert_process(
         now_us,
     ])
     .with_context(|| format!("record {}", r.id))?;
+    Ok(())
+}
+
+/// Member rows per `INSERT` statement. Members are the most numerous rows
+/// (a few per process), and one statement per row paid SQLite's per-statement
+/// work (opening cursors, halting, resetting) once per row.
+const MEMBERS_PER_INSERT: usize = 32;
+
+fn members_sql(n: usize) -> String {
+    let values = (0..n)
+        .map(|i| {
+            let b = i * 6;
+            format!(
+                "(?{}, ?{}, ?{}, ?{}, ?{}, ?{})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "INSERT INTO package_set_members (package_set, ord, release, env, via, by_dist) VALUES {values}"
+    )
+}
+
+fn insert_members(c: &Connection, members: &[MemberRow]) -> Result<()> {
+    let mut full = c.prepare_cached(&members_sql(MEMBERS_PER_INSERT))?;
+    let mut one = c.prepare_cached(&members_sql(1))?;
+    let mut groups = members.chunks_exact(MEMBERS_PER_INSERT);
+    for group in groups.by_ref() {
+        bind_members(&mut full, group)?;
+        full.raw_execute()?;
+    }
+    for m in groups.remainder() {
+        bind_members(&mut one, std::slice::from_ref(m))?;
+        one.raw_execute()?;
+    }
+    Ok(())
+}
+
+fn bind_members(s: &mut rusqlite::CachedStatement<'_>, members: &[MemberRow]) -> Result<()> {
+    for (i, m) in members.iter().enumerate() {
+        let b = i * 6;
+        s.raw_bind_parameter(b + 1, m.set)?;
+        s.raw_bind_parameter(b + 2, m.ord)?;
+        s.raw_bind_parameter(b + 3, m.release)?;
+        s.raw_bind_parameter(b + 4, m.env)?;
+        s.raw_bind_parameter(b + 5, m.via)?;
+        s.raw_bind_parameter(b + 6, m.by)?;
+    }
     Ok(())
 }
 
@@ -225,13 +279,7 @@ impl Backend for Sqlite<'_> {
         for (id, digest, size) in &rows.sets {
             s.execute(params![id, digest.as_str(), size])?;
         }
-        let mut s = c.prepare_cached(
-            "INSERT INTO package_set_members (package_set, ord, release, env, via, by_dist) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )?;
-        for m in &rows.members {
-            s.execute(params![m.set, m.ord, m.release, m.env, m.via, m.by])?;
-        }
+        insert_members(c, &rows.members)?;
         let placeholders = (1..=34)
             .map(|i| format!("?{i}"))
             .collect::<Vec<_>>()

@@ -16,27 +16,33 @@ use super::record::{JobKey, MemberKey, Rec, Text};
 use anyhow::Result;
 use std::collections::HashMap;
 
+/// A map from a natural key to an id. The writer looks up a few keys per
+/// package of every record, so the hash is foldhash (a few times faster
+/// than the standard SipHash here); it is seeded at random per process as
+/// well, so record authors cannot choose keys that collide.
+pub type IdMap<K> = HashMap<K, i64, foldhash::fast::RandomState>;
+
 /// Dimension maps and the next free ids.
 #[derive(Default)]
 pub struct Dims {
     /// Host name -> id.
-    pub hosts: HashMap<Text, i64>,
+    pub hosts: IdMap<Text>,
     /// (uid, name) -> id.
-    pub users: HashMap<(i64, Option<Text>), i64>,
+    pub users: IdMap<(i64, Option<Text>)>,
     /// Job context -> id.
-    pub jobs: HashMap<JobKey, i64>,
+    pub jobs: IdMap<JobKey>,
     /// (implementation, version) -> id.
-    pub interpreters: HashMap<(Text, Option<Text>), i64>,
+    pub interpreters: IdMap<(Text, Option<Text>)>,
     /// Env label -> id.
-    pub envs: HashMap<Text, i64>,
+    pub envs: IdMap<Text>,
     /// Distribution name -> id.
-    pub dists: HashMap<Text, i64>,
+    pub dists: IdMap<Text>,
     /// (dist id, version) -> id.
-    pub releases: HashMap<(i64, Option<Text>), i64>,
+    pub releases: IdMap<(i64, Option<Text>)>,
     /// Package set digest -> id.
-    pub sets: HashMap<Text, i64>,
+    pub sets: IdMap<Text>,
     /// Unmapped path -> id.
-    pub paths: HashMap<Text, i64>,
+    pub paths: IdMap<Text>,
     /// Largest id in use per table, in [`TABLES`] order.
     pub max: [i64; TABLES.len()],
 }
@@ -163,7 +169,7 @@ fn next(max: &mut i64) -> i64 {
 }
 
 fn intern<K: std::hash::Hash + Eq + Clone>(
-    map: &mut HashMap<K, i64>,
+    map: &mut IdMap<K>,
     max: &mut i64,
     key: &K,
     mut on_new: impl FnMut(i64),
@@ -220,7 +226,8 @@ impl Dims {
         };
         let mut counts = Counts::default();
         // The best copy of each id within the batch.
-        let mut best: HashMap<&str, usize> = HashMap::with_capacity(batch.len());
+        let mut best: HashMap<&str, usize, foldhash::fast::RandomState> =
+            HashMap::with_capacity_and_hasher(batch.len(), Default::default());
         for (i, o) in batch.iter().enumerate() {
             match best.get(o.rec.id.as_str()) {
                 Some(&j) if !better(&o.rec, &batch[j].rec) => counts.duplicates += 1,
