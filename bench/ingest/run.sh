@@ -83,6 +83,9 @@ fresh; timed "pyusage ingest -> SQLite (spool, files removed)" "$pyusage" ingest
 fresh; timed "pyusage ingest -> SQLite (spool, --keep)" "$pyusage" ingest --config "$cfg" --db "$out/b.db" --keep "$out/kept" "$out/spool"
 rm -rf "$out/kept"
 timed "pyusage ingest -> SQLite (NDJSON)" "$pyusage" ingest --config "$cfg" --db "$out/c.db" "$src.ndjson"
+mkdir -p "$out/empty"; "$pyusage" ingest --config "$cfg" --db "$out/floor.db" "$out/empty" >/dev/null
+timed "SQLite alone: INSERT..SELECT of the same rows (floor)" python3 bench/ingest/sqlite_floor.py "$out/floor.db" "$out/c.db"
+timed "pyusage ingest --dry-run (NDJSON: read, check)" "$pyusage" ingest --config "$cfg" --db "$out/d.db" --dry-run "$src.ndjson"
 fresh; timed "pyusage ingest --dry-run (spool: read, check)" "$pyusage" ingest --config "$cfg" --db "$out/d.db" --dry-run "$out/spool"
 if [ -n "$pgdir" ]; then
   pgdb spool; fresh; timed "pyusage ingest -> PostgreSQL (spool, files removed)" "$pyusage" ingest --config "$cfg" --db "$(pgurl spool)" "$out/spool"
@@ -100,6 +103,7 @@ if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "import duckdb" 2>/dev/nul
   timed "DuckDB read_json (NDJSON, read only)" "$venv/bin/python" bench/ingest/duckdb_read.py "$out/h.duckdb" "$src.ndjson"
   rm -f "$out/h.duckdb"
 fi
+# (SQLite's own floor is the row after the NDJSON ingest: sqlite_floor.py.)
 # The file system's own floor: removing the spool's files, nothing else.
 fresh; timed "rm -rf of the spool (file system floor)" rm -rf "$out/spool"
 rm -rf "$out/spool"
