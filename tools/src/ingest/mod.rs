@@ -171,7 +171,7 @@ pub fn run(args: IngestArgs) -> Result<ExitCode> {
             Some(&mut lite)
         }
         Some(Store::Postgres(c)) => {
-            post = pg::Pg::new(c)?;
+            post = pg::Pg::new(c, &url)?;
             Some(&mut post)
         }
     };

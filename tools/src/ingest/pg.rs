@@ -1,48 +1,250 @@
-//! The PostgreSQL backend: `COPY` for every table, one transaction per batch.
+//! The PostgreSQL backend: `COPY` for every table, on two connections at
+//! once, one transaction per batch on each.
 //!
 //! The ingest holds a session advisory lock ([`pyusage_store::PG_LOCK_KEY`])
 //! from start to end, so no other writer changes the store meanwhile and the
 //! writer's in-memory dimension maps stay true; a second ingest waits for the
 //! lock before it claims anything of its own. The lock goes with the
 //! connection, also when the ingest is killed.
+//!
+//! The server's side of a bulk load is one process per connection, and its
+//! work (parsing rows, inserting each into the table and its B-tree
+//! indexes) is about as much CPU as the client's reading and checking. So
+//! each batch is written on two connections at once: the first (which holds
+//! the lock) takes the dimension rows, package sets and their members, the
+//! second, driven by a thread of its own ([`Side`]), the `processes` rows and
+//! their unmapped paths. The first commits before the second, so a committed
+//! process never points at a dimension row that is not committed. Killed
+//! between the two commits, a store holds dimension rows that no process uses
+//! yet; the batch's records are still in the spool (files are removed only
+//! after both commits) and the next ingest stores them, pointing at those
+//! rows.
 
 use super::record::{JobKey, Text};
 use super::writer::{
     Backend, Dims, Existing, ProcRow, Rows, LINK_PARENTS, PROCESS_COLUMNS, TABLES,
 };
-use anyhow::{Context, Result};
-use postgres::Client;
+use anyhow::{anyhow, bail, Context, Result};
+use postgres::{Client, NoTls};
+use pyusage_store::StoreUrl;
 use std::io::Write;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
 
 /// A PostgreSQL store being written.
 pub struct Pg<'c> {
+    /// Holds the lock; dimension tables, package sets, members, queries.
     c: &'c mut Client,
+    /// `processes` and `process_unmapped`, on the second connection.
+    side: Side,
+    /// COPY text being formatted (kept: a fresh buffer per table and batch
+    /// costs the kernel's zeroing of fresh pages).
+    line: Line,
     loaded: bool,
 }
 
 impl<'c> Pg<'c> {
-    /// Takes the writer lock (waiting for another ingest to finish).
-    pub fn new(c: &'c mut Client) -> Result<Pg<'c>> {
+    /// Takes the writer lock (waiting for another ingest to finish), then
+    /// opens the second connection to the same database (`url`: the one
+    /// `c` was opened with).
+    pub fn new(c: &'c mut Client, url: &StoreUrl) -> Result<Pg<'c>> {
+        let StoreUrl::Postgres(conn) = url else {
+            bail!("{url}: not a PostgreSQL store");
+        };
         c.execute(
             "SELECT pg_advisory_lock($1)",
             &[&pyusage_store::PG_LOCK_KEY],
         )
         .context("taking the ingest lock")?;
-        Ok(Pg { c, loaded: false })
+        let side = Client::connect(conn, NoTls).context("opening a second connection")?;
+        Ok(Pg {
+            c,
+            side: Side::start(side)?,
+            line: Line::default(),
+            loaded: false,
+        })
+    }
+}
+
+/// Bytes of COPY data handed to the connection at a time: the server
+/// parses and inserts one piece while the next is formatted or sent.
+const PIECE: usize = 64 * 1024;
+
+/// `COPY table (columns) FROM STDIN` of the rows that `fill` formats into
+/// `l`, one call per row; nothing is sent when there are no rows.
+fn copy<T>(
+    c: &mut Client,
+    l: &mut Line,
+    table: &str,
+    columns: &str,
+    rows: impl IntoIterator<Item = T>,
+    mut fill: impl FnMut(&mut Line, T),
+) -> Result<()> {
+    let mut rows = rows.into_iter().peekable();
+    if rows.peek().is_none() {
+        return Ok(());
+    }
+    let what = || format!("COPY {table}");
+    let mut w = c
+        .copy_in(&format!("COPY {table} ({columns}) FROM STDIN"))
+        .with_context(what)?;
+    l.0.clear();
+    for row in rows {
+        fill(l, row);
+        if l.0.len() >= PIECE {
+            w.write_all(&l.0).with_context(what)?;
+            l.0.clear();
+        }
+    }
+    w.write_all(&l.0).with_context(what)?;
+    w.finish().with_context(what)?;
+    Ok(())
+}
+
+/// `COPY table (columns) FROM STDIN` of text already formatted.
+fn copy_text(c: &mut Client, table: &str, columns: &str, text: &[u8]) -> Result<()> {
+    if text.is_empty() {
+        return Ok(());
+    }
+    let what = || format!("COPY {table}");
+    let mut w = c
+        .copy_in(&format!("COPY {table} ({columns}) FROM STDIN"))
+        .with_context(what)?;
+    for piece in text.chunks(PIECE) {
+        w.write_all(piece).with_context(what)?;
+    }
+    w.finish().with_context(what)?;
+    Ok(())
+}
+
+/// What the writer asks of the second connection, in order; each batch is
+/// `Begin`, `Write`, then `Commit` or `Rollback`.
+enum Job {
+    Begin,
+    /// Processes replaced by a better copy (their rows and links are
+    /// deleted first), then the COPY text of `processes` and of
+    /// `process_unmapped`.
+    Write {
+        replaced: Vec<i64>,
+        processes: Vec<u8>,
+        unmapped: Vec<u8>,
+    },
+    Commit,
+    Rollback,
+}
+
+/// The second connection, on a thread that lives as long as the ingest, so
+/// that its COPY runs while the writer formats and sends the other tables.
+/// A failure is kept and reported at the batch's commit.
+struct Side {
+    jobs: Option<mpsc::Sender<Job>>,
+    /// The answer to each `Commit`.
+    committed: mpsc::Receiver<Result<()>>,
+    /// Buffers sent with `Write`, back for reuse.
+    spent: mpsc::Receiver<Vec<u8>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Side {
+    fn start(mut c: Client) -> Result<Side> {
+        let (jobs, rx) = mpsc::channel::<Job>();
+        let (committed_tx, committed) = mpsc::channel();
+        let (spent_tx, spent) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("pg-processes".into())
+            .spawn(move || {
+                let mut failed: Option<anyhow::Error> = None;
+                for job in rx {
+                    match job {
+                        Job::Begin => failed = c.batch_execute("BEGIN").err().map(Into::into),
+                        Job::Write {
+                            replaced,
+                            processes,
+                            unmapped,
+                        } => {
+                            if failed.is_none() {
+                                failed =
+                                    write_processes(&mut c, &replaced, &processes, &unmapped).err();
+                            }
+                            let _ = spent_tx.send(processes);
+                            let _ = spent_tx.send(unmapped);
+                        }
+                        Job::Commit => {
+                            let result = match failed.take() {
+                                Some(e) => {
+                                    let _ = c.batch_execute("ROLLBACK");
+                                    Err(e)
+                                }
+                                None => c.batch_execute("COMMIT").context("COMMIT (processes)"),
+                            };
+                            if committed_tx.send(result).is_err() {
+                                break;
+                            }
+                        }
+                        Job::Rollback => {
+                            failed = None;
+                            let _ = c.batch_execute("ROLLBACK");
+                        }
+                    }
+                }
+            })
+            .context("starting the processes writer")?;
+        Ok(Side {
+            jobs: Some(jobs),
+            committed,
+            spent,
+            thread: Some(thread),
+        })
     }
 
-    fn copy(&mut self, table: &str, columns: &str, data: &[u8]) -> Result<()> {
-        if data.is_empty() {
-            return Ok(());
-        }
-        let mut w = self
-            .c
-            .copy_in(&format!("COPY {table} ({columns}) FROM STDIN"))
-            .with_context(|| format!("COPY {table}"))?;
-        w.write_all(data)?;
-        w.finish().with_context(|| format!("COPY {table}"))?;
-        Ok(())
+    fn send(&self, job: Job) -> Result<()> {
+        self.jobs
+            .as_ref()
+            .and_then(|j| j.send(job).ok())
+            .ok_or_else(|| anyhow!("the processes writer has stopped"))
     }
+
+    /// A buffer for COPY text: one back from the thread, or a new one.
+    fn buffer(&self) -> Vec<u8> {
+        let mut b = self.spent.try_recv().unwrap_or_default();
+        b.clear();
+        b
+    }
+
+    fn commit(&self) -> Result<()> {
+        self.send(Job::Commit)?;
+        self.committed
+            .recv()
+            .map_err(|_| anyhow!("the processes writer has stopped"))?
+    }
+}
+
+impl Drop for Side {
+    fn drop(&mut self) {
+        self.jobs.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// On the second connection: the processes of a batch (a replaced one's old
+/// row and links first) and their unmapped paths.
+fn write_processes(
+    c: &mut Client,
+    replaced: &[i64],
+    processes: &[u8],
+    unmapped: &[u8],
+) -> Result<()> {
+    if !replaced.is_empty() {
+        c.execute(
+            "DELETE FROM process_unmapped WHERE process = ANY($1)",
+            &[&replaced],
+        )?;
+        c.execute("DELETE FROM processes WHERE id = ANY($1)", &[&replaced])?;
+    }
+    copy_text(c, "processes", PROCESS_COLUMNS, processes)?;
+    copy_text(c, "process_unmapped", "process, path", unmapped)
 }
 
 /// One line of `COPY ... FROM STDIN` text format.
@@ -66,7 +268,15 @@ impl Line {
         match v {
             None => self.0.extend_from_slice(b"\\N"),
             Some(s) => {
-                for &c in s.as_bytes() {
+                let b = s.as_bytes();
+                if !b
+                    .iter()
+                    .any(|&c| matches!(c, b'\\' | b'\t' | b'\n' | b'\r'))
+                {
+                    self.0.extend_from_slice(b);
+                    return self;
+                }
+                for &c in b {
                     match c {
                         b'\\' => self.0.extend_from_slice(b"\\\\"),
                         b'\t' => self.0.extend_from_slice(b"\\t"),
@@ -83,9 +293,9 @@ impl Line {
         self.sep();
         match v {
             None => self.0.extend_from_slice(b"\\N"),
-            Some(n) => {
-                let _ = write!(self.0, "{n}");
-            }
+            Some(n) => self
+                .0
+                .extend_from_slice(itoa::Buffer::new().format(n).as_bytes()),
         }
         self
     }
@@ -154,6 +364,7 @@ fn int32(r: &postgres::Row, i: usize) -> Option<i32> {
 impl Backend for Pg<'_> {
     fn begin(&mut self) -> Result<bool> {
         self.c.batch_execute("BEGIN")?;
+        self.side.send(Job::Begin)?;
         Ok(!self.loaded)
     }
 
@@ -235,101 +446,26 @@ impl Backend for Pg<'_> {
     }
 
     fn write(&mut self, rows: &Rows<'_>, now_us: i64) -> Result<()> {
-        let mut l = Line::default();
-        for (id, name) in &rows.hosts {
-            l.int(Some(*id)).text(Some(name)).end();
-        }
-        self.copy("hosts", "id, name", &std::mem::take(&mut l.0))?;
-        for (id, uid, name) in &rows.users {
-            l.int(Some(*id)).int(Some(*uid)).text(name.as_deref()).end();
-        }
-        self.copy("users", "id, uid, name", &std::mem::take(&mut l.0))?;
-        for (id, j) in &rows.jobs {
-            l.int(Some(*id))
-                .text(Some(&j.scheduler))
-                .text(j.cluster.as_deref())
-                .text(j.job_id.as_deref())
-                .text(j.partition.as_deref())
-                .int(j.nodes.map(i64::from))
-                .int(j.tasks.map(i64::from))
-                .int(j.gpus.map(i64::from))
-                .int(j.cpus_per_task.map(i64::from))
-                .end();
-        }
-        self.copy(
-            "jobs",
-            "id, scheduler, cluster, job_id, partition, nodes, tasks, gpus, cpus_per_task",
-            &std::mem::take(&mut l.0),
-        )?;
-        for (id, imp, v) in &rows.interpreters {
-            l.int(Some(*id)).text(Some(imp)).text(v.as_deref()).end();
-        }
-        self.copy(
-            "interpreters",
-            "id, implementation, version",
-            &std::mem::take(&mut l.0),
-        )?;
-        for (table, col, list) in [
-            ("envs", "label", &rows.envs),
-            ("dists", "name", &rows.dists),
-            ("unmapped_paths", "path", &rows.paths),
-        ] {
-            for (id, v) in list {
-                l.int(Some(*id)).text(Some(v)).end();
-            }
-            self.copy(table, &format!("id, {col}"), &std::mem::take(&mut l.0))?;
-        }
-        for (id, dist, v) in &rows.releases {
-            l.int(Some(*id)).int(Some(*dist)).text(v.as_deref()).end();
-        }
-        self.copy("releases", "id, dist, version", &std::mem::take(&mut l.0))?;
-        for (id, digest, size) in &rows.sets {
-            l.int(Some(*id))
-                .text(Some(digest))
-                .int(Some(i64::from(*size)))
-                .end();
-        }
-        self.copy(
-            "package_sets",
-            "id, digest, size",
-            &std::mem::take(&mut l.0),
-        )?;
-        for m in &rows.members {
-            l.int(Some(m.set))
-                .int(Some(i64::from(m.ord)))
-                .int(Some(m.release))
-                .int(m.env)
-                .text(Some(m.via))
-                .int(m.by)
-                .end();
-        }
-        self.copy(
-            "package_set_members",
-            "package_set, ord, release, env, via, by_dist",
-            &std::mem::take(&mut l.0),
-        )?;
-        if !rows.replaced.is_empty() {
-            let ids: Vec<i64> = rows.replaced.iter().map(|p| p.id).collect();
-            self.c.execute(
-                "DELETE FROM process_unmapped WHERE process = ANY($1)",
-                &[&ids],
-            )?;
-            self.c
-                .execute("DELETE FROM processes WHERE id = ANY($1)", &[&ids])?;
-        }
+        // The processes first, to the second connection, which then loads
+        // them while this one loads the rest.
+        let mut processes = self.side.buffer();
+        let mut unmapped = self.side.buffer();
+        std::mem::swap(&mut self.line.0, &mut processes);
         for p in rows.new.iter().chain(&rows.replaced) {
-            process_line(&mut l, p, now_us);
+            process_line(&mut self.line, p, now_us);
         }
-        self.copy("processes", PROCESS_COLUMNS, &std::mem::take(&mut l.0))?;
+        std::mem::swap(&mut self.line.0, &mut processes);
+        std::mem::swap(&mut self.line.0, &mut unmapped);
         for (process, path) in &rows.unmapped {
-            l.int(Some(*process)).int(Some(*path)).end();
+            self.line.int(Some(*process)).int(Some(*path)).end();
         }
-        self.copy(
-            "process_unmapped",
-            "process, path",
-            &std::mem::take(&mut l.0),
-        )?;
-        Ok(())
+        std::mem::swap(&mut self.line.0, &mut unmapped);
+        self.side.send(Job::Write {
+            replaced: rows.replaced.iter().map(|p| p.id).collect(),
+            processes,
+            unmapped,
+        })?;
+        write_dims(self.c, &mut self.line, rows)
     }
 
     fn link_parents(&mut self) -> Result<u64> {
@@ -349,12 +485,103 @@ impl Backend for Pg<'_> {
     }
 
     fn commit(&mut self) -> Result<()> {
+        // Dimension rows first: see the module's comment.
         self.c.batch_execute("COMMIT")?;
-        Ok(())
+        self.side.commit()
     }
 
     fn rollback(&mut self) {
         let _ = self.c.batch_execute("ROLLBACK");
+        let _ = self.side.send(Job::Rollback);
         self.loaded = false;
     }
+}
+
+/// Everything but the processes: new dimension rows, package sets and their
+/// members.
+fn write_dims(c: &mut Client, l: &mut Line, rows: &Rows<'_>) -> Result<()> {
+    copy(c, l, "hosts", "id, name", &rows.hosts, |l, (id, name)| {
+        l.int(Some(*id)).text(Some(name)).end()
+    })?;
+    copy(
+        c,
+        l,
+        "users",
+        "id, uid, name",
+        &rows.users,
+        |l, (id, uid, name)| l.int(Some(*id)).int(Some(*uid)).text(name.as_deref()).end(),
+    )?;
+    copy(
+        c,
+        l,
+        "jobs",
+        "id, scheduler, cluster, job_id, partition, nodes, tasks, gpus, cpus_per_task",
+        &rows.jobs,
+        |l, (id, j)| {
+            l.int(Some(*id))
+                .text(Some(&j.scheduler))
+                .text(j.cluster.as_deref())
+                .text(j.job_id.as_deref())
+                .text(j.partition.as_deref())
+                .int(j.nodes.map(i64::from))
+                .int(j.tasks.map(i64::from))
+                .int(j.gpus.map(i64::from))
+                .int(j.cpus_per_task.map(i64::from))
+                .end()
+        },
+    )?;
+    copy(
+        c,
+        l,
+        "interpreters",
+        "id, implementation, version",
+        &rows.interpreters,
+        |l, (id, imp, v)| l.int(Some(*id)).text(Some(imp)).text(v.as_deref()).end(),
+    )?;
+    for (table, columns, list) in [
+        ("envs", "id, label", &rows.envs),
+        ("dists", "id, name", &rows.dists),
+        ("unmapped_paths", "id, path", &rows.paths),
+    ] {
+        copy(c, l, table, columns, list, |l, (id, v)| {
+            l.int(Some(*id)).text(Some(v)).end()
+        })?;
+    }
+    copy(
+        c,
+        l,
+        "releases",
+        "id, dist, version",
+        &rows.releases,
+        |l, (id, dist, v)| l.int(Some(*id)).int(Some(*dist)).text(v.as_deref()).end(),
+    )?;
+    copy(
+        c,
+        l,
+        "package_sets",
+        "id, digest, size",
+        &rows.sets,
+        |l, (id, digest, size)| {
+            l.int(Some(*id))
+                .text(Some(digest))
+                .int(Some(i64::from(*size)))
+                .end()
+        },
+    )?;
+    copy(
+        c,
+        l,
+        "package_set_members",
+        "package_set, ord, release, env, via, by_dist",
+        &rows.members,
+        |l, m| {
+            l.int(Some(m.set))
+                .int(Some(i64::from(m.ord)))
+                .int(Some(m.release))
+                .int(m.env)
+                .text(Some(m.via))
+                .int(m.by)
+                .end()
+        },
+    )
 }
