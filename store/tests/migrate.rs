@@ -1,5 +1,6 @@
 //! A store written by an older pyusage is migrated in place when opened,
-//! and keeps its rows.
+//! and keeps its rows. (PostgreSQL's migration is tested against a real
+//! server, with the other PostgreSQL store tests: `tools/tests/pg/`.)
 
 use pyusage_store::schema::{migration, VERSION_TABLE};
 use pyusage_store::{Backend, Store, StoreUrl, SCHEMA_VERSION};

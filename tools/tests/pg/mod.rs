@@ -89,3 +89,89 @@ fn postgres_ingests_survive_kills_and_run_concurrently() {
     assert_eq!(total, [2000, 0, 0, 0, 0]);
     assert_same(&want, &dump(&conc), "PostgreSQL concurrent vs clean");
 }
+
+/// A PostgreSQL store of schema 2 is migrated in place: it keeps its rows,
+/// and (schema 3) its record ids and set digests compare bytes whatever the
+/// database's locale, so ingest finds them the same way.
+#[test]
+fn a_schema_2_postgres_store_is_migrated_and_keeps_its_rows() {
+    use pyusage_store::schema::{migration, VERSION_TABLE};
+    use pyusage_store::{Backend, Store, StoreUrl, SCHEMA_VERSION};
+    let pg = cluster_or_skip!();
+    let url = pg.database("v2");
+    {
+        let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        c.batch_execute(VERSION_TABLE).unwrap();
+        for v in 1..=2 {
+            c.batch_execute(&migration(Backend::Postgres, v).unwrap())
+                .unwrap();
+        }
+        c.batch_execute(
+            "INSERT INTO schema_version VALUES (1, 0, 'pyusage 0.1.0'), (2, 0, 'pyusage 0.1.0');
+             INSERT INTO hosts VALUES (1, 'nid001');
+             INSERT INTO users VALUES (1, 1000, 'alice');
+             INSERT INTO interpreters VALUES (1, 'cpython', '3.11.7');
+             INSERT INTO package_sets VALUES (1, 'e3b0', 0);
+             INSERT INTO processes (id, record_id, schema, host, owner, claimed_uid, claim_differs,
+                 pid, ppid, exe, interpreter, start_us, end_us, ended_how, forks, sample, truncated,
+                 package_set, ingested_us)
+             VALUES (1, '0123456789abcdef0123456789abcdef', 2, 1, 1, 1000, 0, 42, 1, '/usr/bin/python3',
+                 1, 10, 20, 'exit', 0, 1.0, 0, 1, 30);",
+        )
+        .unwrap();
+    }
+    let collation = |c: &mut postgres::Client, table: &str, column: &str| -> Option<String> {
+        c.query_one(
+            "SELECT collation_name::text FROM information_schema.columns \
+             WHERE table_name = $1 AND column_name = $2",
+            &[&table, &column],
+        )
+        .unwrap()
+        .get(0)
+    };
+    let Store::Postgres(mut c) = Store::open(&StoreUrl::Postgres(url.clone())).unwrap() else {
+        panic!("a PostgreSQL store")
+    };
+    let version: i32 = c
+        .query_one("SELECT max(version) FROM schema_version", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(i64::from(version), SCHEMA_VERSION);
+    assert_eq!(
+        collation(&mut c, "processes", "record_id").as_deref(),
+        Some("C")
+    );
+    assert_eq!(
+        collation(&mut c, "package_sets", "digest").as_deref(),
+        Some("C")
+    );
+    let row = c
+        .query_one(
+            "SELECT p.record_id, p.pid, s.digest FROM processes p \
+             JOIN package_sets s ON s.id = p.package_set",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(
+        (
+            row.get::<_, &str>(0),
+            row.get::<_, i64>(1),
+            row.get::<_, &str>(2)
+        ),
+        ("0123456789abcdef0123456789abcdef", 42, "e3b0")
+    );
+    // The keys stay unique.
+    let again =
+        c.batch_execute("INSERT INTO package_sets (id, digest, size) VALUES (2, 'e3b0', 0)");
+    assert!(again.is_err(), "a second row with the same digest");
+    drop(c);
+    // Opening again changes nothing.
+    let Store::Postgres(mut c) = Store::open(&StoreUrl::Postgres(url)).unwrap() else {
+        panic!("a PostgreSQL store")
+    };
+    let applied: i64 = c
+        .query_one("SELECT count(*) FROM schema_version", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(applied, SCHEMA_VERSION);
+}
