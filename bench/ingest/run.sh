@@ -84,7 +84,7 @@ fresh; timed "pyusage ingest -> SQLite (spool, --keep)" "$pyusage" ingest --conf
 rm -rf "$out/kept"
 timed "pyusage ingest -> SQLite (NDJSON)" "$pyusage" ingest --config "$cfg" --db "$out/c.db" "$src.ndjson"
 mkdir -p "$out/empty"; "$pyusage" ingest --config "$cfg" --db "$out/floor.db" "$out/empty" >/dev/null
-timed "SQLite alone: INSERT..SELECT of the same rows (floor)" python3 bench/ingest/sqlite_floor.py "$out/floor.db" "$out/c.db"
+timed "SQLite alone: INSERT..SELECT, same rows (floor)" python3 bench/ingest/sqlite_floor.py "$out/floor.db" "$out/c.db"
 timed "pyusage ingest --dry-run (NDJSON: read, check)" "$pyusage" ingest --config "$cfg" --db "$out/d.db" --dry-run "$src.ndjson"
 fresh; timed "pyusage ingest --dry-run (spool: read, check)" "$pyusage" ingest --config "$cfg" --db "$out/d.db" --dry-run "$out/spool"
 if [ -n "$pgdir" ]; then
