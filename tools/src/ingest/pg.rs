@@ -434,6 +434,18 @@ impl Backend for Pg<'_> {
     }
 
     fn existing(&mut self, ids: &[&str]) -> Result<Existing> {
+        // A batch's ids are looked up one by one in the record id's index
+        // (and the few found joined to their set by its key), whatever the
+        // planner's statistics say: with none yet (a store that is new, or
+        // grew since autovacuum last looked) it chose to read all of
+        // `processes` and `package_sets` for every batch, a cost that grows
+        // with the store (a batch of 5,000 new ids against 100,000 stored
+        // processes: 27-47 ms, against 13-19 ms by the index). For the
+        // rest of this transaction only; what follows is COPY and COMMIT.
+        self.c.batch_execute(
+            "SET LOCAL enable_seqscan = off; SET LOCAL enable_hashjoin = off; \
+             SET LOCAL enable_mergejoin = off",
+        )?;
         let mut out = Existing::new();
         for r in self.c.query(
             "SELECT p.record_id, p.id, p.end_us, s.size FROM processes p \
