@@ -211,12 +211,13 @@ DROP INDEX processes_package_set;
 DROP INDEX package_set_members_release;
 ";
 
-/// Version 3 (SQLite only): the two link tables are stored in their primary
+/// Version 3 (SQLite): the two link tables are stored in their primary
 /// key's B-tree (`WITHOUT ROWID`) instead of a rowid table plus a separate
 /// index on the key. A row is then one B-tree insert instead of two; package
 /// set members are the most numerous rows an ingest writes (a few per
 /// process), and this took a tenth off the writer's instructions. PostgreSQL
-/// has no such distinction (its tables are heaps), so it has nothing to do.
+/// has no such distinction (its tables are heaps); its part of version 3 is
+/// [`V3_POSTGRES`].
 const V3_SQLITE: &str = "
 CREATE TABLE package_set_members_v3 (
     package_set BIGINT NOT NULL,

@@ -105,7 +105,8 @@ struct Chunk {
 /// Sends stored records back to the reader thread that made them, to be
 /// freed there. Freed on the writer's thread, their memory did not return
 /// to the readers' allocator in time, so the readers kept taking fresh
-/// pages from the kernel, whose zeroing was a seventh of an ingest's CPU.
+/// pages from the kernel, whose zeroing was up to a seventh of an
+/// ingest's CPU in profiles.
 struct Spent {
     to: Vec<mpsc::Sender<Vec<Owned>>>,
 }

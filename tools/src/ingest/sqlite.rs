@@ -88,24 +88,24 @@ fn insert_process(
 const MEMBERS_PER_INSERT: usize = 32;
 
 fn members_sql(n: usize) -> String {
-    let values = (0..n)
-        .map(|i| {
-            let b = i * 6;
-            format!(
-                "(?{}, ?{}, ?{}, ?{}, ?{}, ?{})",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5,
-                b + 6
-            )
+    format!(
+        "INSERT INTO package_set_members (package_set, ord, release, env, via, by_dist) VALUES {}",
+        values(n, 6)
+    )
+}
+
+/// `n` rows of `width` numbered parameters: `(?1, ?2), (?3, ?4)` for 2 and 2.
+fn values(n: usize, width: usize) -> String {
+    (0..n)
+        .map(|row| {
+            let cols = (1..=width)
+                .map(|c| format!("?{}", row * width + c))
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!("({cols})")
         })
         .collect::<Vec<_>>()
-        .join(", ");
-    format!(
-        "INSERT INTO package_set_members (package_set, ord, release, env, via, by_dist) VALUES {values}"
-    )
+        .join(", ")
 }
 
 fn insert_members(c: &Connection, members: &[MemberRow]) -> Result<()> {
@@ -125,7 +125,7 @@ fn insert_members(c: &Connection, members: &[MemberRow]) -> Result<()> {
 
 fn bind_members(s: &mut rusqlite::CachedStatement<'_>, members: &[MemberRow]) -> Result<()> {
     for (i, m) in members.iter().enumerate() {
-        let b = i * 6;
+        let b = i * 6; // the width of `members_sql`'s rows
         s.raw_bind_parameter(b + 1, m.set)?;
         s.raw_bind_parameter(b + 2, m.ord)?;
         s.raw_bind_parameter(b + 3, m.release)?;
@@ -280,12 +280,9 @@ impl Backend for Sqlite<'_> {
             s.execute(params![id, digest.as_str(), size])?;
         }
         insert_members(c, &rows.members)?;
-        let placeholders = (1..=34)
-            .map(|i| format!("?{i}"))
-            .collect::<Vec<_>>()
-            .join(", ");
         let mut s = c.prepare_cached(&format!(
-            "INSERT INTO processes ({PROCESS_COLUMNS}) VALUES ({placeholders})"
+            "INSERT INTO processes ({PROCESS_COLUMNS}) VALUES {}",
+            values(1, 34)
         ))?;
         for p in &rows.new {
             insert_process(&mut s, p, now_us)?;
@@ -322,5 +319,14 @@ impl Backend for Sqlite<'_> {
     fn rollback(&mut self) {
         let _ = self.c.execute_batch("ROLLBACK");
         self.seen = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn values_numbers_parameters_row_by_row() {
+        assert_eq!(super::values(1, 3), "(?1, ?2, ?3)");
+        assert_eq!(super::values(2, 2), "(?1, ?2), (?3, ?4)");
     }
 }
